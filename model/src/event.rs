@@ -1,0 +1,196 @@
+//! The event model of contract section 1, after validation.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::time::Nanos;
+
+/// Money in nano-units (10⁻⁹), so sums are exact integers whatever the
+/// arrival order (contract section 9 allows decimal or double; decimal makes
+/// two runs of tripgate agree to the last bit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Money(pub i64);
+
+impl Money {
+    pub const NANOS_PER_UNIT: i64 = 1_000_000_000;
+
+    /// Converts a validated amount (finite, 0 to 1e9) to nano-units.
+    pub fn from_f64(amount: f64) -> Money {
+        Money((amount * Money::NANOS_PER_UNIT as f64).round() as i64)
+    }
+}
+
+/// A ticket's priority (a closed enum in the contract).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub fn parse(text: &str) -> Option<Priority> {
+        match text {
+            "low" => Some(Priority::Low),
+            "normal" => Some(Priority::Normal),
+            "high" => Some(Priority::High),
+            "urgent" => Some(Priority::Urgent),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+}
+
+/// One line of an order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line {
+    pub sku: String,
+    pub quantity: u32,
+    pub unit_price: Money,
+    pub unit_cost: Money,
+}
+
+/// What happened, with the fields its type requires.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventBody {
+    OrderPlaced {
+        order_id: String,
+        channel: String,
+        region: String,
+        warehouse: String,
+        promised_by: Nanos,
+        lines: Vec<Line>,
+    },
+    OrderCancelled { order_id: String },
+    OrderRefunded { order_id: String, amount: Money },
+    OrderChargeback { order_id: String, amount: Money },
+    Shipped { order_id: String, carrier: String },
+    Delivered { order_id: String },
+    DefectReported { order_id: String, sku: String, quantity: u32, reason: String },
+    TicketOpened { ticket_id: String, category: String, priority: Priority, order_id: Option<String> },
+    TicketFirstResponse { ticket_id: String },
+    TicketResolved { ticket_id: String },
+}
+
+impl EventBody {
+    /// The contract's name for this event type.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventBody::OrderPlaced { .. } => "order.placed",
+            EventBody::OrderCancelled { .. } => "order.cancelled",
+            EventBody::OrderRefunded { .. } => "order.refunded",
+            EventBody::OrderChargeback { .. } => "order.chargeback",
+            EventBody::Shipped { .. } => "fulfillment.shipped",
+            EventBody::Delivered { .. } => "fulfillment.delivered",
+            EventBody::DefectReported { .. } => "fulfillment.defect_reported",
+            EventBody::TicketOpened { .. } => "ticket.opened",
+            EventBody::TicketFirstResponse { .. } => "ticket.first_response",
+            EventBody::TicketResolved { .. } => "ticket.resolved",
+        }
+    }
+
+    /// The id Kafka partitions by: the order for order and fulfillment
+    /// events, the ticket for ticket events.
+    pub fn partition_key(&self) -> &str {
+        match self {
+            EventBody::OrderPlaced { order_id, .. }
+            | EventBody::OrderCancelled { order_id }
+            | EventBody::OrderRefunded { order_id, .. }
+            | EventBody::OrderChargeback { order_id, .. }
+            | EventBody::Shipped { order_id, .. }
+            | EventBody::Delivered { order_id }
+            | EventBody::DefectReported { order_id, .. } => order_id,
+            EventBody::TicketOpened { ticket_id, .. }
+            | EventBody::TicketFirstResponse { ticket_id }
+            | EventBody::TicketResolved { ticket_id } => ticket_id,
+        }
+    }
+}
+
+/// A validated event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub event_id: String,
+    pub occurred_at: Nanos,
+    pub body: EventBody,
+}
+
+/// The closed set of rejection reasons (contract section 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    TooLarge,
+    InvalidUtf8,
+    MalformedJson,
+    NotAnObject,
+    UnknownType,
+    MissingField,
+    InvalidField,
+    DuplicateField,
+    FutureTimestamp,
+}
+
+impl RejectReason {
+    pub const ALL: [RejectReason; 9] = [
+        RejectReason::TooLarge,
+        RejectReason::InvalidUtf8,
+        RejectReason::MalformedJson,
+        RejectReason::NotAnObject,
+        RejectReason::UnknownType,
+        RejectReason::MissingField,
+        RejectReason::InvalidField,
+        RejectReason::DuplicateField,
+        RejectReason::FutureTimestamp,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::TooLarge => "too_large",
+            RejectReason::InvalidUtf8 => "invalid_utf8",
+            RejectReason::MalformedJson => "malformed_json",
+            RejectReason::NotAnObject => "not_an_object",
+            RejectReason::UnknownType => "unknown_type",
+            RejectReason::MissingField => "missing_field",
+            RejectReason::InvalidField => "invalid_field",
+            RejectReason::DuplicateField => "duplicate_field",
+            RejectReason::FutureTimestamp => "future_timestamp",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an event was refused, with a human-readable detail such as
+/// `lines[2].quantity: expected an integer from 1 to 1000000, got 10.0`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub reason: RejectReason,
+    pub detail: String,
+}
+
+impl Rejection {
+    pub fn new(reason: RejectReason, detail: impl Into<String>) -> Rejection {
+        Rejection { reason, detail: detail.into() }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.reason, self.detail)
+    }
+}
