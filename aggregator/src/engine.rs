@@ -1,0 +1,238 @@
+//! The aggregator: dedup, watermark, event-time ordering, joins and tick
+//! closing (contract sections 3 and 4). Pure and synchronous: the caller
+//! feeds events and time, and receives one snapshot per closed tick.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use tripgate_model::config::Pipeline;
+use tripgate_model::snapshot::{TickSnapshot, WindowSpec};
+use tripgate_model::{Event, Nanos};
+
+use crate::apply::apply;
+use crate::entities::{Order, Registry, Ticket};
+use crate::kpis::KpiState;
+
+/// What happened to an offered event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Held until the watermark passes it, then applied.
+    Accepted,
+    /// Its `event_id` was seen before: ignored.
+    DuplicateId,
+    /// Below the watermark on arrival: ignored.
+    Late,
+}
+
+/// Counts for the summary and for metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub accepted: u64,
+    pub duplicate_ids: u64,
+    /// A second placed/shipped/delivered/cancelled/opened/responded/resolved.
+    pub semantic_duplicates: u64,
+    pub late: u64,
+    pub unmatched: u64,
+    pub ticks: u64,
+}
+
+/// An accepted event waiting for the watermark, ordered by event time and
+/// then arrival (contract section 9, "Event-time order").
+struct Pending {
+    occurred_at: Nanos,
+    arrival: u64,
+    event: Event,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        (self.occurred_at, self.arrival) == (other.occurred_at, other.arrival)
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.occurred_at, self.arrival).cmp(&(other.occurred_at, other.arrival))
+    }
+}
+
+/// Event ids remembered for at least `dedup_horizon` of event time.
+struct SeenIds {
+    ids: HashSet<Arc<str>>,
+    /// Arrival order; pruned from the front once old enough.
+    order: VecDeque<(Nanos, Arc<str>)>,
+}
+
+/// The mutable state events act on; split from the engine's bookkeeping so
+/// the join registries and the KPI windows can be borrowed together.
+pub(crate) struct State {
+    pub orders: Registry<Order>,
+    pub tickets: Registry<Ticket>,
+    pub kpis: KpiState,
+    pub counters: Counters,
+}
+
+pub struct Aggregator {
+    tick: Nanos,
+    allowed_lateness: Nanos,
+    dedup_horizon: Nanos,
+    seen: SeenIds,
+    pending: BinaryHeap<Reverse<Pending>>,
+    arrivals: u64,
+    max_seen: Option<Nanos>,
+    min_accepted: Option<Nanos>,
+    /// Live mode: the watermark never trails the wall clock by more than
+    /// lateness + idle timeout.
+    wall_floor: Option<Nanos>,
+    /// End of input (backtest): the watermark is the largest `occurred_at`.
+    finished: bool,
+    /// The next tick to close; set when the first tick closes.
+    next_tick: Option<Nanos>,
+    state: State,
+}
+
+impl Aggregator {
+    /// `specs` are the windows to compute, in the order snapshots report them.
+    pub fn new(pipeline: &Pipeline, specs: &[WindowSpec]) -> Aggregator {
+        let tick = pipeline.tick.nanos();
+        let ttl = pipeline.order_ttl.nanos();
+        Aggregator {
+            tick,
+            allowed_lateness: pipeline.allowed_lateness.nanos(),
+            dedup_horizon: pipeline.dedup_horizon.nanos(),
+            seen: SeenIds { ids: HashSet::new(), order: VecDeque::new() },
+            pending: BinaryHeap::new(),
+            arrivals: 0,
+            max_seen: None,
+            min_accepted: None,
+            wall_floor: None,
+            finished: false,
+            next_tick: None,
+            state: State {
+                orders: Registry::new(ttl),
+                tickets: Registry::new(ttl),
+                kpis: KpiState::new(tick, pipeline.max_keys, specs),
+                counters: Counters::default(),
+            },
+        }
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.state.counters
+    }
+
+    /// The current watermark, once any event was accepted or the wall clock set.
+    pub fn watermark(&self) -> Option<Nanos> {
+        let from_events = self
+            .max_seen
+            .map(|max| if self.finished { max } else { max.saturating_sub(self.allowed_lateness) });
+        match (from_events, self.wall_floor) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Offers one validated event. Never closes ticks; call `advance` after.
+    pub fn offer(&mut self, event: Event) -> Admission {
+        if self.seen.ids.contains(event.event_id.as_str()) {
+            self.state.counters.duplicate_ids += 1;
+            return Admission::DuplicateId;
+        }
+        let id: Arc<str> = Arc::from(event.event_id.as_str());
+        self.seen.ids.insert(id.clone());
+        self.seen.order.push_back((event.occurred_at, id));
+        if self.watermark().is_some_and(|watermark| event.occurred_at < watermark) {
+            self.state.counters.late += 1;
+            return Admission::Late;
+        }
+        self.state.counters.accepted += 1;
+        let occurred_at = event.occurred_at;
+        self.max_seen = Some(self.max_seen.map_or(occurred_at, |max| max.max(occurred_at)));
+        self.min_accepted = Some(self.min_accepted.map_or(occurred_at, |min| min.min(occurred_at)));
+        self.arrivals += 1;
+        self.pending.push(Reverse(Pending { occurred_at, arrival: self.arrivals, event }));
+        Admission::Accepted
+    }
+
+    /// Live mode: lets the watermark follow the wall clock when input is idle.
+    pub fn observe_wall_clock(&mut self, now: Nanos, idle_timeout: Nanos) {
+        let floor = now.saturating_sub(self.allowed_lateness).saturating_sub(idle_timeout);
+        self.wall_floor = Some(self.wall_floor.map_or(floor, |held| held.max(floor)));
+    }
+
+    /// End of input: the watermark moves to the largest `occurred_at` seen.
+    pub fn finish(&mut self, out: impl FnMut(TickSnapshot)) {
+        self.finished = true;
+        self.advance(out);
+        // What remains can close no tick; apply it so the counters are complete.
+        self.release_before(Nanos::MAX);
+    }
+
+    /// Closes every tick the watermark has reached, in order.
+    pub fn advance(&mut self, mut out: impl FnMut(TickSnapshot)) {
+        let Some(watermark) = self.watermark() else { return };
+        let next = match (self.next_tick, self.min_accepted) {
+            (Some(next), _) => next,
+            // the first tick strictly after the smallest accepted occurred_at
+            (None, Some(min)) => (min.div_euclid(self.tick) + 1) * self.tick,
+            (None, None) => return,
+        };
+        let mut tick = next;
+        while tick <= watermark {
+            out(self.close_tick(tick));
+            tick += self.tick;
+            self.next_tick = Some(tick);
+        }
+        // Nothing below the watermark can still arrive, so what is held below it
+        // can be applied now; ticks after it see the same state either way.
+        self.release_before(watermark);
+        self.prune_seen_ids(watermark);
+    }
+
+    fn close_tick(&mut self, tick: Nanos) -> TickSnapshot {
+        self.release_before(tick);
+        self.expire(tick);
+        self.state.counters.ticks += 1;
+        TickSnapshot { tick, series: self.state.kpis.close(tick.div_euclid(self.tick)) }
+    }
+
+    fn release_before(&mut self, limit: Nanos) {
+        while let Some(Reverse(head)) = self.pending.peek() {
+            if head.occurred_at >= limit {
+                break;
+            }
+            let Reverse(Pending { occurred_at, event, .. }) = self.pending.pop().expect("peeked");
+            self.expire(occurred_at);
+            apply(&mut self.state, event);
+        }
+    }
+
+    /// Forgets orders and tickets whose lifetime ends at or before `now`.
+    fn expire(&mut self, now: Nanos) {
+        let State { orders, tickets, kpis, .. } = &mut self.state;
+        orders.expire(now, |order| crate::apply::forget_order(kpis, now, &order));
+        tickets.expire(now, |ticket| crate::apply::forget_ticket(kpis, now, &ticket));
+    }
+
+    fn prune_seen_ids(&mut self, watermark: Nanos) {
+        let cutoff = watermark.saturating_sub(self.dedup_horizon);
+        while let Some((occurred_at, _)) = self.seen.order.front() {
+            if *occurred_at >= cutoff {
+                break;
+            }
+            let (_, id) = self.seen.order.pop_front().expect("front exists");
+            self.seen.ids.remove(&id);
+        }
+    }
+
+    /// Orders and tickets currently known (for memory reporting).
+    pub fn known_entities(&self) -> (usize, usize) {
+        (self.state.orders.len(), self.state.tickets.len())
+    }
+}

@@ -1,0 +1,76 @@
+//! Key admission with the `max_keys` cap (contract sections 5 and 9, "Keys").
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The key that keys beyond the cap fold into.
+pub const OTHER_KEY: &str = "__other__";
+
+/// Keys of one (KPI, scope), numbered in order of first contribution.
+/// Admitted keys stay for the life of the process, so a key that was folded
+/// into `__other__` is folded every time, and a gauge's decrement always
+/// lands on the key its increment used.
+#[derive(Debug)]
+pub struct KeyRegistry {
+    max_keys: usize,
+    index: HashMap<Arc<str>, u32>,
+    names: Vec<Arc<str>>,
+    /// Position of `__other__` once something folded into it.
+    other: Option<u32>,
+}
+
+impl KeyRegistry {
+    pub fn new(max_keys: usize) -> KeyRegistry {
+        KeyRegistry { max_keys, index: HashMap::new(), names: Vec::new(), other: None }
+    }
+
+    /// The position of `name`, admitting it if the cap allows.
+    pub fn resolve(&mut self, name: &str) -> u32 {
+        if let Some(&position) = self.index.get(name) {
+            return position;
+        }
+        let admitted = self.names.len() - usize::from(self.other.is_some());
+        if admitted < self.max_keys && name != OTHER_KEY {
+            return self.push(name);
+        }
+        match self.other {
+            Some(position) => position,
+            None => {
+                let position = self.push(OTHER_KEY);
+                self.other = Some(position);
+                position
+            }
+        }
+    }
+
+    fn push(&mut self, name: &str) -> u32 {
+        let position = self.names.len() as u32;
+        let name: Arc<str> = Arc::from(name);
+        self.index.insert(name.clone(), position);
+        self.names.push(name);
+        position
+    }
+
+    pub fn name(&self, position: u32) -> &Arc<str> {
+        &self.names[position as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_beyond_the_cap_fold_into_other_and_admitted_keys_stay() {
+        let mut keys = KeyRegistry::new(2);
+        let a = keys.resolve("A");
+        let b = keys.resolve("B");
+        let c = keys.resolve("C");
+        let d = keys.resolve("D");
+        assert_eq!((a, b), (0, 1));
+        assert_eq!(c, d);
+        assert_eq!(&**keys.name(c), OTHER_KEY);
+        assert_eq!(keys.resolve("A"), a);
+        assert_eq!(keys.names.len(), 3);
+    }
+}

@@ -1,0 +1,201 @@
+//! Every tracked (KPI, scope): its keys and its windows or gauges, and how a
+//! contribution reaches them.
+
+use tripgate_model::snapshot::{DistributionStats, Measure, SeriesValues, WindowSpec};
+use tripgate_model::time::NANOS_PER_SECOND;
+use tripgate_model::{Kpi, KpiKind, Money, Nanos, ScopeDim};
+
+use crate::gauge::Gauges;
+use crate::keys::KeyRegistry;
+use crate::window::{DistributionTotals, RatioTotals, WindowShape, Windows};
+
+/// What one event adds to a KPI.
+#[derive(Clone, Copy, Debug)]
+pub enum Delta {
+    Ratio { numerator: i128, samples: u64 },
+    /// A distribution sample in nanoseconds.
+    Sample(i64),
+    Gauge(i64),
+}
+
+/// The keys an event contributes under, per scope; `None` skips that scope.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ScopeKeys<'a> {
+    pub global: bool,
+    pub warehouse: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub channel: Option<&'a str>,
+    pub carrier: Option<&'a str>,
+    pub sku: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub priority: Option<&'a str>,
+}
+
+impl<'a> ScopeKeys<'a> {
+    fn key(&self, scope: ScopeDim) -> Option<&'a str> {
+        match scope {
+            ScopeDim::Global => self.global.then_some(ScopeDim::GLOBAL_KEY),
+            ScopeDim::Warehouse => self.warehouse,
+            ScopeDim::Region => self.region,
+            ScopeDim::Channel => self.channel,
+            ScopeDim::Carrier => self.carrier,
+            ScopeDim::Sku => self.sku,
+            ScopeDim::Category => self.category,
+            ScopeDim::Priority => self.priority,
+        }
+    }
+}
+
+enum Data {
+    Ratio(Windows<RatioTotals>),
+    Distribution(Windows<DistributionTotals>),
+    Gauge(Gauges),
+}
+
+struct Series {
+    kpi: Kpi,
+    scope: ScopeDim,
+    keys: KeyRegistry,
+    data: Data,
+    /// Per window (gauges: per offset, current first): the spec it reports
+    /// into and its length in nanoseconds.
+    targets: Vec<(usize, Nanos)>,
+}
+
+/// All tracked series; only (KPI, scope)s some rule uses are kept.
+pub struct KpiState {
+    tick: Nanos,
+    series: Vec<Series>,
+    by_kpi: Vec<Vec<usize>>,
+    spec_count: usize,
+}
+
+fn kpi_slot(kpi: Kpi) -> usize {
+    Kpi::ALL.iter().position(|k| *k == kpi).expect("every kpi is in ALL")
+}
+
+impl KpiState {
+    pub fn new(tick: Nanos, max_keys: usize, specs: &[WindowSpec]) -> KpiState {
+        let mut series: Vec<Series> = Vec::new();
+        let mut shapes: Vec<Vec<(WindowShape, usize, Nanos)>> = Vec::new();
+        for (index, spec) in specs.iter().enumerate() {
+            let position = match series.iter().position(|s| s.kpi == spec.kpi && s.scope == spec.scope) {
+                Some(position) => position,
+                None => {
+                    series.push(Series {
+                        kpi: spec.kpi,
+                        scope: spec.scope,
+                        keys: KeyRegistry::new(max_keys),
+                        data: Data::Gauge(Gauges::new(Vec::new())),
+                        targets: Vec::new(),
+                    });
+                    shapes.push(Vec::new());
+                    series.len() - 1
+                }
+            };
+            let length = spec.window.as_ref().map_or(0, |w| w.nanos());
+            let shape = WindowShape { length: length / tick, offset: spec.offset / tick };
+            shapes[position].push((shape, index, length));
+        }
+        for (series, mut shapes) in series.iter_mut().zip(shapes) {
+            if series.kpi.kind() == KpiKind::Gauge {
+                // position 0 is the current value; baselines follow
+                shapes.sort_by_key(|(shape, _, _)| shape.offset);
+            }
+            series.targets = shapes.iter().map(|(_, index, length)| (*index, *length)).collect();
+            let windows: Vec<WindowShape> = shapes.iter().map(|(shape, _, _)| *shape).collect();
+            series.data = match series.kpi.kind() {
+                KpiKind::Ratio => Data::Ratio(Windows::new(windows)),
+                KpiKind::Distribution => Data::Distribution(Windows::new(windows)),
+                KpiKind::Gauge => Data::Gauge(Gauges::new(windows.iter().skip(1).map(|w| w.offset).collect())),
+            };
+        }
+        let mut by_kpi = vec![Vec::new(); Kpi::ALL.len()];
+        for (position, series) in series.iter().enumerate() {
+            by_kpi[kpi_slot(series.kpi)].push(position);
+        }
+        KpiState { tick, series, by_kpi, spec_count: specs.len() }
+    }
+
+    /// Adds `delta` to every tracked series of `kpi` that has a key in `keys`.
+    pub fn contribute(&mut self, kpi: Kpi, at: Nanos, keys: &ScopeKeys<'_>, delta: Delta) {
+        let bucket = at.div_euclid(self.tick);
+        for &position in &self.by_kpi[kpi_slot(kpi)] {
+            let series = &mut self.series[position];
+            let Some(name) = keys.key(series.scope) else { continue };
+            let key = series.keys.resolve(name);
+            match (&mut series.data, delta) {
+                (Data::Ratio(windows), Delta::Ratio { numerator, samples }) => {
+                    let totals = windows.bucket_mut(key, bucket);
+                    totals.numerator += numerator;
+                    totals.samples += samples;
+                }
+                (Data::Distribution(windows), Delta::Sample(nanos)) => {
+                    let totals = windows.bucket_mut(key, bucket);
+                    totals.count += 1;
+                    totals.sum_nanos += i128::from(nanos);
+                    totals.sketch.insert(nanos);
+                }
+                (Data::Gauge(gauges), Delta::Gauge(change)) => gauges.change(key, change),
+                (_, delta) => unreachable!("{delta:?} does not fit {kpi}"),
+            }
+        }
+    }
+
+    /// Slides every window to the tick at `tick_index` and reads the values.
+    pub fn close(&mut self, tick_index: i64) -> Vec<SeriesValues> {
+        let mut out = vec![SeriesValues::default(); self.spec_count];
+        for series in &mut self.series {
+            let Series { kpi, keys, data, targets, .. } = series;
+            let kpi = *kpi;
+            match data {
+                Data::Ratio(windows) => windows.close(tick_index, |key, position, totals| {
+                    if totals.samples == 0 {
+                        return;
+                    }
+                    let (spec, length) = targets[position];
+                    let value = ratio_value(kpi, totals, length);
+                    out[spec].values.push((keys.name(key).clone(), Measure::Ratio { value, samples: totals.samples }));
+                }),
+                Data::Distribution(windows) => windows.close(tick_index, |key, position, totals| {
+                    if totals.count == 0 {
+                        return;
+                    }
+                    let (spec, _) = targets[position];
+                    let measure = Measure::Distribution(distribution_stats(totals));
+                    out[spec].values.push((keys.name(key).clone(), measure));
+                }),
+                Data::Gauge(gauges) => gauges.close(tick_index, |key, position, value| {
+                    if value > 0 {
+                        let (spec, _) = targets[position];
+                        out[spec].values.push((keys.name(key).clone(), Measure::Gauge { value }));
+                    }
+                }),
+            }
+        }
+        out
+    }
+}
+
+/// One division of the two exact totals (contract section 9, "Numbers").
+fn ratio_value(kpi: Kpi, totals: &RatioTotals, window_nanos: Nanos) -> f64 {
+    match kpi {
+        Kpi::OrderRate => (totals.samples as f64 * 3600.0 * NANOS_PER_SECOND as f64) / window_nanos as f64,
+        Kpi::ContributionMargin => {
+            totals.numerator as f64 / (totals.samples as f64 * Money::NANOS_PER_UNIT as f64)
+        }
+        _ => totals.numerator as f64 / totals.samples as f64,
+    }
+}
+
+fn distribution_stats(totals: &DistributionTotals) -> DistributionStats {
+    let [p50, p90, p95, p99] = totals.sketch.percentiles([50, 90, 95, 99]);
+    DistributionStats {
+        count: totals.count,
+        mean: totals.sum_nanos as f64 / (totals.count as f64 * NANOS_PER_SECOND as f64),
+        p50,
+        p90,
+        p95,
+        p99,
+    }
+}

@@ -1,0 +1,18 @@
+//! The aggregator stage: event-time windows and gauges per scope.
+//!
+//! Entry point: [`Aggregator`]. Offer validated events, call
+//! [`Aggregator::advance`], receive one [`tripgate_model::TickSnapshot`] per
+//! closed tick.
+#![forbid(unsafe_code)]
+
+mod apply;
+mod engine;
+mod entities;
+mod gauge;
+mod keys;
+mod kpis;
+pub mod sketch;
+mod window;
+
+pub use engine::{Admission, Aggregator, Counters};
+pub use keys::OTHER_KEY;

@@ -1,0 +1,16 @@
+//! The alerter stage: rules, breakers and gates over KPI snapshots, and the
+//! outputs they feed (JSON Lines records, notifications, metrics).
+//!
+//! Entry point: [`Alerter`]. Build it from a validated config, hand its
+//! [`Alerter::window_specs`] to the aggregator, and call
+//! [`Alerter::evaluate`] with each closed tick's snapshot.
+#![forbid(unsafe_code)]
+
+pub mod breaker;
+mod engine;
+pub mod notify;
+pub mod records;
+mod rules;
+
+pub use engine::{Alerter, BreakerSlot, GateTransition, Outcome, Transition};
+pub use rules::CompiledRule;

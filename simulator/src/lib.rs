@@ -1,0 +1,50 @@
+//! tripgate's business simulator: a seeded discrete-event simulation of a growing e-commerce
+//! operation (orders, fulfillment, support) that writes contract events as JSON Lines.
+//!
+//! It exists so tripgate can be demonstrated and tested end to end without a real business:
+//! warehouses and support have capacities, queues grow when demand exceeds them, and the
+//! controls (`acquisition_throttle`, `paused_skus`, `extra_capacity`) are the levers tripgate's
+//! actions pull, so a demo can close the loop.
+//!
+//! Same scenario, seed, start and sequence of `advance` calls and controls: same lines.
+#![forbid(unsafe_code)]
+
+mod business;
+mod catalog;
+mod dirt;
+mod events;
+mod format;
+mod fulfillment;
+mod rng;
+mod scenario;
+mod status;
+mod support;
+
+pub use business::{Business, Controls};
+pub use catalog::{SKU_COUNT, SPIKE_SKU, WAREHOUSES};
+pub use scenario::{growth_per_day_doubling_every, DefectSpike, Scenario};
+pub use status::{BusinessStatus, Counters, WarehouseStatus};
+
+use business::{NANOS_PER_DAY, NANOS_PER_HOUR};
+
+/// The realistic scenario over `days` days from `start` (unix nanos), without controls.
+///
+/// Advanced an hour at a time, so only an hour of lines (plus the business's own pending
+/// state) is held in memory however many days are asked for.
+pub fn simulate(days: u32, seed: u64, start: i64) -> impl Iterator<Item = String> {
+    let mut business = Business::new(Scenario::realistic(days), seed, start);
+    let end = start.saturating_add(i64::from(days) * NANOS_PER_DAY);
+    let controls = Controls::default();
+    let mut clock = start;
+    let mut batch = Vec::new().into_iter();
+    std::iter::from_fn(move || loop {
+        if let Some(line) = batch.next() {
+            return Some(line);
+        }
+        if clock >= end {
+            return None;
+        }
+        clock = clock.saturating_add(NANOS_PER_HOUR).min(end);
+        batch = business.advance(clock, &controls).into_iter();
+    })
+}

@@ -1,0 +1,114 @@
+//! `tripgate backtest`: a JSON Lines file through the engine, deterministically.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use tripgate_alerter::records::write_tick;
+use tripgate_model::config::Config;
+
+use crate::engine::Engine;
+
+/// Input above this size gets a progress bar on stderr.
+const PROGRESS_THRESHOLD_BYTES: u64 = 16 * 1024 * 1024;
+
+pub fn run(events: &Path, config: &Config, out: &Path) -> anyhow::Result<Engine> {
+    let (input, size): (Box<dyn Read>, Option<u64>) = if events == Path::new("-") {
+        (Box::new(io::stdin().lock()), None)
+    } else {
+        let file = File::open(events).with_context(|| format!("cannot open events file {}", events.display()))?;
+        let size = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), size)
+    };
+    let progress = match size {
+        Some(size) if size >= PROGRESS_THRESHOLD_BYTES => {
+            let bar = ProgressBar::new(size);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+                    .expect("static template"),
+            );
+            bar
+        }
+        _ => ProgressBar::hidden(),
+    };
+    let output: Box<dyn Write> = if out == Path::new("-") {
+        Box::new(io::stdout().lock())
+    } else {
+        Box::new(File::create(out).with_context(|| format!("cannot create output file {}", out.display()))?)
+    };
+    let mut output = BufWriter::new(output);
+    let mut engine = Engine::new(config);
+    let specs = engine.specs().to_vec();
+    let mut reader = BufReader::with_capacity(1 << 20, progress.wrap_read(input));
+    let mut line = Vec::with_capacity(4096);
+    let mut write_error: Option<io::Error> = None;
+    let mut sink = |snapshot: &_, outcome: &_, _: &_| {
+        if write_error.is_none() {
+            if let Err(error) = write_tick(&mut output, &specs, snapshot, outcome) {
+                write_error = Some(error);
+            }
+        }
+    };
+    loop {
+        line.clear();
+        let read = reader.read_until(b'\n', &mut line).context("cannot read events")?;
+        if read == 0 {
+            break;
+        }
+        let bytes = trim_line_end(&line);
+        // A blank line separates nothing in JSON Lines; it is not an event.
+        if bytes.is_empty() {
+            continue;
+        }
+        engine.ingest(bytes);
+        engine.advance(&mut sink);
+    }
+    engine.finish(&mut sink);
+    progress.finish_and_clear();
+    if let Some(error) = write_error {
+        return Err(error).with_context(|| format!("cannot write {}", out.display()));
+    }
+    output.flush().with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(engine)
+}
+
+/// Strips the line terminator (`\n` or `\r\n`).
+pub fn trim_line_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The end-of-run summary printed on stderr.
+pub fn summary(engine: &Engine) -> String {
+    let counters = engine.counters();
+    let stats = &engine.stats;
+    let rejected: u64 = stats.rejected.values().sum();
+    let mut text = format!("events read: {}\n", stats.read);
+    text += &format!("rejected: {rejected}");
+    if rejected > 0 {
+        let reasons: Vec<String> = stats.rejected.iter().map(|(reason, n)| format!("{reason} {n}")).collect();
+        text += &format!(" ({})", reasons.join(", "));
+    }
+    text += &format!(
+        "\nduplicates: {} ({} repeated event_id, {} semantic)\nlate: {}\nunmatched: {}\nticks: {}\n",
+        counters.duplicate_ids + counters.semantic_duplicates,
+        counters.duplicate_ids,
+        counters.semantic_duplicates,
+        counters.late,
+        counters.unmatched,
+        counters.ticks
+    );
+    let transitions: u64 = stats.transitions_per_rule.values().sum();
+    text += &format!("transitions: {transitions}\n");
+    for (rule, n) in &stats.transitions_per_rule {
+        text += &format!("  rule {rule}: {n}\n");
+    }
+    let gates: u64 = stats.transitions_per_gate.values().sum();
+    text += &format!("gate transitions: {gates}\n");
+    for (gate, n) in &stats.transitions_per_gate {
+        text += &format!("  gate {gate}: {n}\n");
+    }
+    text
+}

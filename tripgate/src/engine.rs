@@ -1,0 +1,110 @@
+//! The synchronous heart shared by backtest, demo and live mode: bytes in,
+//! closed ticks with their outcomes out. One engine, so every mode computes
+//! the same thing.
+
+use std::collections::BTreeMap;
+
+use tripgate_aggregator::{Admission, Aggregator, Counters};
+use tripgate_alerter::{Alerter, Outcome};
+use tripgate_model::config::Config;
+use tripgate_model::{Event, Nanos, RejectReason, Rejection, TickSnapshot, WindowSpec};
+
+/// What happened to one input message.
+#[derive(Debug)]
+pub enum Ingested {
+    Admitted(Admission),
+    Rejected(Rejection),
+}
+
+pub struct Engine {
+    max_event_bytes: usize,
+    aggregator: Aggregator,
+    alerter: Alerter,
+    pub stats: EngineStats,
+}
+
+/// Totals for the end-of-run summary and metrics.
+#[derive(Clone, Debug, Default)]
+pub struct EngineStats {
+    pub read: u64,
+    pub rejected: BTreeMap<RejectReason, u64>,
+    pub transitions_per_rule: BTreeMap<String, u64>,
+    pub transitions_per_gate: BTreeMap<String, u64>,
+}
+
+impl Engine {
+    pub fn new(config: &Config) -> Engine {
+        let alerter = Alerter::new(config);
+        let aggregator = Aggregator::new(&config.pipeline, alerter.window_specs());
+        Engine { max_event_bytes: config.pipeline.max_event_bytes, aggregator, alerter, stats: EngineStats::default() }
+    }
+
+    pub fn specs(&self) -> &[WindowSpec] {
+        self.alerter.window_specs()
+    }
+
+    pub fn alerter(&self) -> &Alerter {
+        &self.alerter
+    }
+
+    pub fn counters(&self) -> &Counters {
+        self.aggregator.counters()
+    }
+
+    pub fn watermark(&self) -> Option<Nanos> {
+        self.aggregator.watermark()
+    }
+
+    /// Decodes and offers one message; ticks are closed by `advance`.
+    pub fn ingest(&mut self, bytes: &[u8]) -> Ingested {
+        self.stats.read += 1;
+        match tripgate_ingest::decode(bytes, self.max_event_bytes) {
+            Ok(event) => Ingested::Admitted(self.offer(event)),
+            Err(rejection) => {
+                self.reject(rejection.reason);
+                Ingested::Rejected(rejection)
+            }
+        }
+    }
+
+    /// Offers an event decoded elsewhere (live mode checks the future skew first).
+    pub fn offer(&mut self, event: Event) -> Admission {
+        self.aggregator.offer(event)
+    }
+
+    pub fn reject(&mut self, reason: RejectReason) {
+        *self.stats.rejected.entry(reason).or_insert(0) += 1;
+    }
+
+    pub fn observe_wall_clock(&mut self, now: Nanos, idle_timeout: Nanos) {
+        self.aggregator.observe_wall_clock(now, idle_timeout);
+    }
+
+    /// Closes every tick the watermark reached and evaluates it.
+    pub fn advance(&mut self, mut on_tick: impl FnMut(&TickSnapshot, &Outcome, &Alerter)) {
+        let Engine { aggregator, alerter, stats, .. } = self;
+        aggregator.advance(|snapshot| evaluate(alerter, stats, &snapshot, &mut on_tick));
+    }
+
+    /// End of input: closes the remaining ticks (backtest).
+    pub fn finish(&mut self, mut on_tick: impl FnMut(&TickSnapshot, &Outcome, &Alerter)) {
+        let Engine { aggregator, alerter, stats, .. } = self;
+        aggregator.finish(|snapshot| evaluate(alerter, stats, &snapshot, &mut on_tick));
+    }
+}
+
+fn evaluate(
+    alerter: &mut Alerter,
+    stats: &mut EngineStats,
+    snapshot: &TickSnapshot,
+    on_tick: &mut impl FnMut(&TickSnapshot, &Outcome, &Alerter),
+) {
+    let outcome = alerter.evaluate(snapshot);
+    for transition in &outcome.transitions {
+        *stats.transitions_per_rule.entry(transition.rule.clone()).or_insert(0) += 1;
+    }
+    for gate in &outcome.gates {
+        *stats.transitions_per_gate.entry(gate.gate.clone()).or_insert(0) += 1;
+    }
+    on_tick(snapshot, &outcome, alerter);
+}
