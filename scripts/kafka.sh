@@ -76,7 +76,7 @@ fetch() {
   fi
   need mvn
   need java
-  log "fetching Kafka $KAFKA_VERSION (kafka_$SCALA_VERSION + kafka-tools) from Maven Central ..."
+  log "fetching Kafka $KAFKA_VERSION (kafka_$SCALA_VERSION + kafka-tools): local Maven repository first, else Maven Central ..."
   mkdir -p "$DIST"
   cat >"$DIST/pom.xml" <<EOF
 <?xml version="1.0" encoding="UTF-8"?>
@@ -291,6 +291,19 @@ launch() {
   wait_ready "$pid"
 }
 
+# Startup failed: show the logs, make sure the half-started broker is gone
+# (the run dir is kept for inspection), and exit non-zero.
+start_failed() {
+  local pid="$1" msg="$2"
+  print_log_tail
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  die "$msg (logs in ${RUN#"$ROOT"/}; 'kafka.sh stop' cleans up)"
+}
+
 wait_ready() {
   local pid="$1" bport deadline
   ensure_tools_config
@@ -299,23 +312,22 @@ wait_ready() {
   log "waiting for broker (pid $pid) on 127.0.0.1:$bport (timeout ${START_TIMEOUT}s) ..."
   while ! port_open "$bport"; do
     if ! kill -0 "$pid" 2>/dev/null; then
-      print_log_tail; die "broker process $pid exited during startup"
+      start_failed "$pid" "broker process $pid exited during startup"
     fi
-    (( SECONDS < deadline )) || { print_log_tail; die "broker port $bport not open after ${START_TIMEOUT}s"; }
+    (( SECONDS < deadline )) || start_failed "$pid" "broker port $bport not open after ${START_TIMEOUT}s"
     sleep 0.2
   done
   # Port open; now require an answered metadata request (broker unfenced).
   local out=""
   while true; do
     if ! kill -0 "$pid" 2>/dev/null; then
-      print_log_tail; die "broker process $pid exited during startup"
+      start_failed "$pid" "broker process $pid exited during startup"
     fi
     local left=$(( deadline - SECONDS ))
     if (( left <= 0 )); then
-      print_log_tail
       echo "----- last metadata request (TopicCommand --list) output -----" >&2
       echo "$out" | tail -n 20 >&2
-      die "broker did not answer a metadata request within ${START_TIMEOUT}s"
+      start_failed "$pid" "broker did not answer a metadata request within ${START_TIMEOUT}s"
     fi
     if out=$(timeout "$(( left < 30 ? left : 30 ))" \
                java -Xshare:auto -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx256m \

@@ -7,21 +7,41 @@ use crate::engine::State;
 use crate::entities::{Order, Ticket};
 use crate::kpis::{Delta, KpiState, ScopeKeys};
 
-const ONE: Delta = Delta::Ratio { numerator: 1, samples: 0 };
-const SAMPLE: Delta = Delta::Ratio { numerator: 0, samples: 1 };
+const ONE: Delta = Delta::Ratio {
+    numerator: 1,
+    samples: 0,
+};
+const SAMPLE: Delta = Delta::Ratio {
+    numerator: 0,
+    samples: 1,
+};
 
 pub(crate) fn apply(state: &mut State, event: Event) {
     let at = event.occurred_at;
-    let State { orders, tickets, kpis, counters } = state;
+    let State {
+        orders,
+        tickets,
+        kpis,
+        counters,
+    } = state;
     match event.body {
-        EventBody::OrderPlaced { order_id, channel, region, warehouse, promised_by, lines } => {
+        EventBody::OrderPlaced {
+            order_id,
+            channel,
+            region,
+            warehouse,
+            promised_by,
+            lines,
+        } => {
             if orders.contains(&order_id) {
                 counters.semantic_duplicates += 1;
                 return;
             }
             let margin: i128 = lines
                 .iter()
-                .map(|line| i128::from(line.quantity) * i128::from(line.unit_price.0 - line.unit_cost.0))
+                .map(|line| {
+                    i128::from(line.quantity) * i128::from(line.unit_price.0 - line.unit_cost.0)
+                })
                 .sum();
             let mut units: Vec<(String, u64)> = Vec::new();
             for line in lines {
@@ -45,9 +65,22 @@ pub(crate) fn apply(state: &mut State, event: Event) {
                 in_backlog: true,
             };
             let sales = sales_keys(&order);
-            kpis.contribute(Kpi::ContributionMargin, at, &sales, Delta::Ratio { numerator: margin, samples: 1 });
+            kpis.contribute(
+                Kpi::ContributionMargin,
+                at,
+                &sales,
+                Delta::Ratio {
+                    numerator: margin,
+                    samples: 1,
+                },
+            );
             kpis.contribute(Kpi::OrderRate, at, &sales, SAMPLE);
-            kpis.contribute(Kpi::FulfillmentBacklog, at, &backlog_keys(&order), Delta::Gauge(1));
+            kpis.contribute(
+                Kpi::FulfillmentBacklog,
+                at,
+                &backlog_keys(&order),
+                Delta::Gauge(1),
+            );
             orders.insert(order_id, at, order);
         }
         EventBody::OrderCancelled { order_id } => match orders.get_mut(&order_id) {
@@ -58,10 +91,20 @@ pub(crate) fn apply(state: &mut State, event: Event) {
                 leave_backlog(kpis, at, order);
             }
         },
-        EventBody::OrderRefunded { order_id, .. } => claim(kpis, orders.get_mut(&order_id), at, Kpi::RefundRate, counters),
-        EventBody::OrderChargeback { order_id, .. } => {
-            claim(kpis, orders.get_mut(&order_id), at, Kpi::ChargebackRate, counters)
-        }
+        EventBody::OrderRefunded { order_id, .. } => claim(
+            kpis,
+            orders.get_mut(&order_id),
+            at,
+            Kpi::RefundRate,
+            counters,
+        ),
+        EventBody::OrderChargeback { order_id, .. } => claim(
+            kpis,
+            orders.get_mut(&order_id),
+            at,
+            Kpi::ChargebackRate,
+            counters,
+        ),
         EventBody::Shipped { order_id, carrier } => match orders.get_mut(&order_id) {
             None => counters.unmatched += 1,
             Some(order) if order.shipped => counters.semantic_duplicates += 1,
@@ -80,8 +123,16 @@ pub(crate) fn apply(state: &mut State, event: Event) {
                 deliver(kpis, at, order);
             }
         },
-        EventBody::DefectReported { order_id, sku, quantity, .. } => {
-            let defects = Delta::Ratio { numerator: i128::from(quantity), samples: 0 };
+        EventBody::DefectReported {
+            order_id,
+            sku,
+            quantity,
+            ..
+        } => {
+            let defects = Delta::Ratio {
+                numerator: i128::from(quantity),
+                samples: 0,
+            };
             // An unmatched defect still counts for global and sku (section 5).
             let warehouse = match orders.get_mut(&order_id) {
                 Some(order) => Some(order.warehouse.as_str()),
@@ -90,16 +141,37 @@ pub(crate) fn apply(state: &mut State, event: Event) {
                     None
                 }
             };
-            let keys = ScopeKeys { global: true, sku: Some(&sku), warehouse, ..ScopeKeys::default() };
+            let keys = ScopeKeys {
+                global: true,
+                sku: Some(&sku),
+                warehouse,
+                ..ScopeKeys::default()
+            };
             kpis.contribute(Kpi::DefectRate, at, &keys, defects);
         }
-        EventBody::TicketOpened { ticket_id, category, priority, .. } => {
+        EventBody::TicketOpened {
+            ticket_id,
+            category,
+            priority,
+            ..
+        } => {
             if tickets.contains(&ticket_id) {
                 counters.semantic_duplicates += 1;
                 return;
             }
-            let ticket = Ticket { opened_at: at, category, priority, responded: false, resolved: false };
-            kpis.contribute(Kpi::SupportQueue, at, &ticket_keys(&ticket), Delta::Gauge(1));
+            let ticket = Ticket {
+                opened_at: at,
+                category,
+                priority,
+                responded: false,
+                resolved: false,
+            };
+            kpis.contribute(
+                Kpi::SupportQueue,
+                at,
+                &ticket_keys(&ticket),
+                Delta::Gauge(1),
+            );
             tickets.insert(ticket_id, at, ticket);
         }
         EventBody::TicketFirstResponse { ticket_id } => match tickets.get_mut(&ticket_id) {
@@ -107,7 +179,12 @@ pub(crate) fn apply(state: &mut State, event: Event) {
             Some(ticket) if ticket.responded => counters.semantic_duplicates += 1,
             Some(ticket) => {
                 ticket.responded = true;
-                kpis.contribute(Kpi::FirstResponseTime, at, &ticket_keys(ticket), Delta::Sample(at - ticket.opened_at));
+                kpis.contribute(
+                    Kpi::FirstResponseTime,
+                    at,
+                    &ticket_keys(ticket),
+                    Delta::Sample(at - ticket.opened_at),
+                );
             }
         },
         EventBody::TicketResolved { ticket_id } => match tickets.get_mut(&ticket_id) {
@@ -115,7 +192,12 @@ pub(crate) fn apply(state: &mut State, event: Event) {
             Some(ticket) if ticket.resolved => counters.semantic_duplicates += 1,
             Some(ticket) => {
                 ticket.resolved = true;
-                kpis.contribute(Kpi::SupportQueue, at, &ticket_keys(ticket), Delta::Gauge(-1));
+                kpis.contribute(
+                    Kpi::SupportQueue,
+                    at,
+                    &ticket_keys(ticket),
+                    Delta::Gauge(-1),
+                );
             }
         },
     }
@@ -133,7 +215,10 @@ fn claim(
         Some(order) => sales_keys(order),
         None => {
             counters.unmatched += 1;
-            ScopeKeys { global: true, ..ScopeKeys::default() }
+            ScopeKeys {
+                global: true,
+                ..ScopeKeys::default()
+            }
         }
     };
     kpis.contribute(kpi, at, &keys, ONE);
@@ -148,14 +233,50 @@ fn deliver(kpis: &mut KpiState, at: Nanos, order: &Order) {
         carrier: order.carrier.as_deref(),
         ..ScopeKeys::default()
     };
-    kpis.contribute(Kpi::CycleTime, at, &keys, Delta::Sample(at - order.placed_at));
+    kpis.contribute(
+        Kpi::CycleTime,
+        at,
+        &keys,
+        Delta::Sample(at - order.placed_at),
+    );
     let on_time = i128::from(at <= order.promised_by);
-    kpis.contribute(Kpi::OnTimeRate, at, &keys, Delta::Ratio { numerator: on_time, samples: 1 });
-    let units = ScopeKeys { global: true, warehouse: Some(&order.warehouse), ..ScopeKeys::default() };
-    kpis.contribute(Kpi::DefectRate, at, &units, Delta::Ratio { numerator: 0, samples: order.total_units });
+    kpis.contribute(
+        Kpi::OnTimeRate,
+        at,
+        &keys,
+        Delta::Ratio {
+            numerator: on_time,
+            samples: 1,
+        },
+    );
+    let units = ScopeKeys {
+        global: true,
+        warehouse: Some(&order.warehouse),
+        ..ScopeKeys::default()
+    };
+    kpis.contribute(
+        Kpi::DefectRate,
+        at,
+        &units,
+        Delta::Ratio {
+            numerator: 0,
+            samples: order.total_units,
+        },
+    );
     for (sku, count) in &order.units {
-        let keys = ScopeKeys { sku: Some(sku), ..ScopeKeys::default() };
-        kpis.contribute(Kpi::DefectRate, at, &keys, Delta::Ratio { numerator: 0, samples: *count });
+        let keys = ScopeKeys {
+            sku: Some(sku),
+            ..ScopeKeys::default()
+        };
+        kpis.contribute(
+            Kpi::DefectRate,
+            at,
+            &keys,
+            Delta::Ratio {
+                numerator: 0,
+                samples: *count,
+            },
+        );
     }
     let sales = sales_keys(order);
     kpis.contribute(Kpi::RefundRate, at, &sales, SAMPLE);
@@ -165,28 +286,52 @@ fn deliver(kpis: &mut KpiState, at: Nanos, order: &Order) {
 fn leave_backlog(kpis: &mut KpiState, at: Nanos, order: &mut Order) {
     if order.in_backlog {
         order.in_backlog = false;
-        kpis.contribute(Kpi::FulfillmentBacklog, at, &backlog_keys(order), Delta::Gauge(-1));
+        kpis.contribute(
+            Kpi::FulfillmentBacklog,
+            at,
+            &backlog_keys(order),
+            Delta::Gauge(-1),
+        );
     }
 }
 
 pub(crate) fn forget_order(kpis: &mut KpiState, now: Nanos, order: &Order) {
     if order.in_backlog {
-        kpis.contribute(Kpi::FulfillmentBacklog, now, &backlog_keys(order), Delta::Gauge(-1));
+        kpis.contribute(
+            Kpi::FulfillmentBacklog,
+            now,
+            &backlog_keys(order),
+            Delta::Gauge(-1),
+        );
     }
 }
 
 pub(crate) fn forget_ticket(kpis: &mut KpiState, now: Nanos, ticket: &Ticket) {
     if !ticket.resolved {
-        kpis.contribute(Kpi::SupportQueue, now, &ticket_keys(ticket), Delta::Gauge(-1));
+        kpis.contribute(
+            Kpi::SupportQueue,
+            now,
+            &ticket_keys(ticket),
+            Delta::Gauge(-1),
+        );
     }
 }
 
 fn sales_keys(order: &Order) -> ScopeKeys<'_> {
-    ScopeKeys { global: true, channel: Some(&order.channel), region: Some(&order.region), ..ScopeKeys::default() }
+    ScopeKeys {
+        global: true,
+        channel: Some(&order.channel),
+        region: Some(&order.region),
+        ..ScopeKeys::default()
+    }
 }
 
 fn backlog_keys(order: &Order) -> ScopeKeys<'_> {
-    ScopeKeys { global: true, warehouse: Some(&order.warehouse), ..ScopeKeys::default() }
+    ScopeKeys {
+        global: true,
+        warehouse: Some(&order.warehouse),
+        ..ScopeKeys::default()
+    }
 }
 
 fn ticket_keys(ticket: &Ticket) -> ScopeKeys<'_> {

@@ -26,7 +26,7 @@ pub enum Admission {
 }
 
 /// Counts for the summary and for metrics.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counters {
     pub accepted: u64,
     pub duplicate_ids: u64,
@@ -39,6 +39,7 @@ pub struct Counters {
 
 /// An accepted event waiting for the watermark, ordered by event time and
 /// then arrival (contract section 9, "Event-time order").
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Pending {
     occurred_at: Nanos,
     arrival: u64,
@@ -63,6 +64,7 @@ impl Ord for Pending {
 }
 
 /// Event ids remembered for at least `dedup_horizon` of event time.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct SeenIds {
     ids: HashSet<Arc<str>>,
     /// Arrival order; pruned from the front once old enough.
@@ -71,6 +73,7 @@ struct SeenIds {
 
 /// The mutable state events act on; split from the engine's bookkeeping so
 /// the join registries and the KPI windows can be borrowed together.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct State {
     pub orders: Registry<Order>,
     pub tickets: Registry<Ticket>,
@@ -78,6 +81,7 @@ pub(crate) struct State {
     pub counters: Counters,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Aggregator {
     tick: Nanos,
     allowed_lateness: Nanos,
@@ -106,7 +110,10 @@ impl Aggregator {
             tick,
             allowed_lateness: pipeline.allowed_lateness.nanos(),
             dedup_horizon: pipeline.dedup_horizon.nanos(),
-            seen: SeenIds { ids: HashSet::new(), order: VecDeque::new() },
+            seen: SeenIds {
+                ids: HashSet::new(),
+                order: VecDeque::new(),
+            },
             pending: BinaryHeap::new(),
             arrivals: 0,
             max_seen: None,
@@ -129,9 +136,13 @@ impl Aggregator {
 
     /// The current watermark, once any event was accepted or the wall clock set.
     pub fn watermark(&self) -> Option<Nanos> {
-        let from_events = self
-            .max_seen
-            .map(|max| if self.finished { max } else { max.saturating_sub(self.allowed_lateness) });
+        let from_events = self.max_seen.map(|max| {
+            if self.finished {
+                max
+            } else {
+                max.saturating_sub(self.allowed_lateness)
+            }
+        });
         match (from_events, self.wall_floor) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
@@ -147,22 +158,37 @@ impl Aggregator {
         let id: Arc<str> = Arc::from(event.event_id.as_str());
         self.seen.ids.insert(id.clone());
         self.seen.order.push_back((event.occurred_at, id));
-        if self.watermark().is_some_and(|watermark| event.occurred_at < watermark) {
+        if self
+            .watermark()
+            .is_some_and(|watermark| event.occurred_at < watermark)
+        {
             self.state.counters.late += 1;
             return Admission::Late;
         }
         self.state.counters.accepted += 1;
         let occurred_at = event.occurred_at;
-        self.max_seen = Some(self.max_seen.map_or(occurred_at, |max| max.max(occurred_at)));
-        self.min_accepted = Some(self.min_accepted.map_or(occurred_at, |min| min.min(occurred_at)));
+        self.max_seen = Some(
+            self.max_seen
+                .map_or(occurred_at, |max| max.max(occurred_at)),
+        );
+        self.min_accepted = Some(
+            self.min_accepted
+                .map_or(occurred_at, |min| min.min(occurred_at)),
+        );
         self.arrivals += 1;
-        self.pending.push(Reverse(Pending { occurred_at, arrival: self.arrivals, event }));
+        self.pending.push(Reverse(Pending {
+            occurred_at,
+            arrival: self.arrivals,
+            event,
+        }));
         Admission::Accepted
     }
 
     /// Live mode: lets the watermark follow the wall clock when input is idle.
     pub fn observe_wall_clock(&mut self, now: Nanos, idle_timeout: Nanos) {
-        let floor = now.saturating_sub(self.allowed_lateness).saturating_sub(idle_timeout);
+        let floor = now
+            .saturating_sub(self.allowed_lateness)
+            .saturating_sub(idle_timeout);
         self.wall_floor = Some(self.wall_floor.map_or(floor, |held| held.max(floor)));
     }
 
@@ -176,7 +202,9 @@ impl Aggregator {
 
     /// Closes every tick the watermark has reached, in order.
     pub fn advance(&mut self, mut out: impl FnMut(TickSnapshot)) {
-        let Some(watermark) = self.watermark() else { return };
+        let Some(watermark) = self.watermark() else {
+            return;
+        };
         let next = match (self.next_tick, self.min_accepted) {
             (Some(next), _) => next,
             // the first tick strictly after the smallest accepted occurred_at
@@ -199,7 +227,10 @@ impl Aggregator {
         self.release_before(tick);
         self.expire(tick);
         self.state.counters.ticks += 1;
-        TickSnapshot { tick, series: self.state.kpis.close(tick.div_euclid(self.tick)) }
+        TickSnapshot {
+            tick,
+            series: self.state.kpis.close(tick.div_euclid(self.tick)),
+        }
     }
 
     fn release_before(&mut self, limit: Nanos) {
@@ -207,7 +238,9 @@ impl Aggregator {
             if head.occurred_at >= limit {
                 break;
             }
-            let Reverse(Pending { occurred_at, event, .. }) = self.pending.pop().expect("peeked");
+            let Reverse(Pending {
+                occurred_at, event, ..
+            }) = self.pending.pop().expect("peeked");
             self.expire(occurred_at);
             apply(&mut self.state, event);
         }
@@ -215,9 +248,16 @@ impl Aggregator {
 
     /// Forgets orders and tickets whose lifetime ends at or before `now`.
     fn expire(&mut self, now: Nanos) {
-        let State { orders, tickets, kpis, .. } = &mut self.state;
+        let State {
+            orders,
+            tickets,
+            kpis,
+            ..
+        } = &mut self.state;
         orders.expire(now, |order| crate::apply::forget_order(kpis, now, &order));
-        tickets.expire(now, |ticket| crate::apply::forget_ticket(kpis, now, &ticket));
+        tickets.expire(now, |ticket| {
+            crate::apply::forget_ticket(kpis, now, &ticket)
+        });
     }
 
     fn prune_seen_ids(&mut self, watermark: Nanos) {

@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 
 use tripgate_model::{Nanos, Priority};
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Order {
     pub placed_at: Nanos,
     pub promised_by: Nanos,
@@ -24,7 +24,7 @@ pub struct Order {
     pub in_backlog: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Ticket {
     pub opened_at: Nanos,
     pub category: String,
@@ -36,7 +36,7 @@ pub struct Ticket {
 /// Entities of one kind with their expiry queue. Entities are created in
 /// event-time order with one TTL, so expiry times are created in order too
 /// and a FIFO queue is enough.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Registry<T> {
     live: HashMap<String, T>,
     expiry: VecDeque<(Nanos, String)>,
@@ -45,7 +45,11 @@ pub struct Registry<T> {
 
 impl<T> Registry<T> {
     pub fn new(ttl: Nanos) -> Registry<T> {
-        Registry { live: HashMap::new(), expiry: VecDeque::new(), ttl }
+        Registry {
+            live: HashMap::new(),
+            expiry: VecDeque::new(),
+            ttl,
+        }
     }
 
     pub fn get_mut(&mut self, id: &str) -> Option<&mut T> {
@@ -57,7 +61,8 @@ impl<T> Registry<T> {
     }
 
     pub fn insert(&mut self, id: String, created_at: Nanos, entity: T) {
-        self.expiry.push_back((created_at.saturating_add(self.ttl), id.clone()));
+        self.expiry
+            .push_back((created_at.saturating_add(self.ttl), id.clone()));
         self.live.insert(id, entity);
     }
 

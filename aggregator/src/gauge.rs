@@ -2,7 +2,7 @@
 //! baseline reads the gauge at `T - offset`.
 
 /// The gauge values of one (KPI, scope).
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Gauges {
     current: Vec<i64>,
     /// Offsets (in ticks) read by baselines; empty when none.
@@ -15,7 +15,12 @@ pub struct Gauges {
 impl Gauges {
     pub fn new(offsets: Vec<i64>) -> Gauges {
         let history_len = offsets.iter().copied().max().unwrap_or(0) + 1;
-        Gauges { current: Vec::new(), offsets, history: Vec::new(), history_len }
+        Gauges {
+            current: Vec::new(),
+            offsets,
+            history: Vec::new(),
+            history_len,
+        }
     }
 
     pub fn change(&mut self, key: u32, delta: i64) {
@@ -32,7 +37,10 @@ impl Gauges {
     pub fn close(&mut self, tick_index: i64, mut visit: impl FnMut(u32, usize, i64)) {
         let keep_history = !self.offsets.is_empty();
         if keep_history && self.history.len() < self.current.len() {
-            self.history.resize(self.current.len(), vec![(i64::MIN, 0); self.history_len as usize]);
+            self.history.resize(
+                self.current.len(),
+                vec![(i64::MIN, 0); self.history_len as usize],
+            );
         }
         for (key, &value) in self.current.iter().enumerate() {
             visit(key as u32, 0, value);

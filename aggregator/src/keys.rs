@@ -10,7 +10,7 @@ pub const OTHER_KEY: &str = "__other__";
 /// Admitted keys stay for the life of the process, so a key that was folded
 /// into `__other__` is folded every time, and a gauge's decrement always
 /// lands on the key its increment used.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct KeyRegistry {
     max_keys: usize,
     index: HashMap<Arc<str>, u32>,
@@ -21,7 +21,12 @@ pub struct KeyRegistry {
 
 impl KeyRegistry {
     pub fn new(max_keys: usize) -> KeyRegistry {
-        KeyRegistry { max_keys, index: HashMap::new(), names: Vec::new(), other: None }
+        KeyRegistry {
+            max_keys,
+            index: HashMap::new(),
+            names: Vec::new(),
+            other: None,
+        }
     }
 
     /// The position of `name`, admitting it if the cap allows.

@@ -12,7 +12,10 @@ use crate::window::{DistributionTotals, RatioTotals, WindowShape, Windows};
 /// What one event adds to a KPI.
 #[derive(Clone, Copy, Debug)]
 pub enum Delta {
-    Ratio { numerator: i128, samples: u64 },
+    Ratio {
+        numerator: i128,
+        samples: u64,
+    },
     /// A distribution sample in nanoseconds.
     Sample(i64),
     Gauge(i64),
@@ -46,12 +49,14 @@ impl<'a> ScopeKeys<'a> {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 enum Data {
     Ratio(Windows<RatioTotals>),
     Distribution(Windows<DistributionTotals>),
     Gauge(Gauges),
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Series {
     kpi: Kpi,
     scope: ScopeDim,
@@ -63,6 +68,7 @@ struct Series {
 }
 
 /// All tracked series; only (KPI, scope)s some rule uses are kept.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct KpiState {
     tick: Nanos,
     series: Vec<Series>,
@@ -71,7 +77,10 @@ pub struct KpiState {
 }
 
 fn kpi_slot(kpi: Kpi) -> usize {
-    Kpi::ALL.iter().position(|k| *k == kpi).expect("every kpi is in ALL")
+    Kpi::ALL
+        .iter()
+        .position(|k| *k == kpi)
+        .expect("every kpi is in ALL")
 }
 
 impl KpiState {
@@ -79,7 +88,10 @@ impl KpiState {
         let mut series: Vec<Series> = Vec::new();
         let mut shapes: Vec<Vec<(WindowShape, usize, Nanos)>> = Vec::new();
         for (index, spec) in specs.iter().enumerate() {
-            let position = match series.iter().position(|s| s.kpi == spec.kpi && s.scope == spec.scope) {
+            let position = match series
+                .iter()
+                .position(|s| s.kpi == spec.kpi && s.scope == spec.scope)
+            {
                 Some(position) => position,
                 None => {
                     series.push(Series {
@@ -94,7 +106,10 @@ impl KpiState {
                 }
             };
             let length = spec.window.as_ref().map_or(0, |w| w.nanos());
-            let shape = WindowShape { length: length / tick, offset: spec.offset / tick };
+            let shape = WindowShape {
+                length: length / tick,
+                offset: spec.offset / tick,
+            };
             shapes[position].push((shape, index, length));
         }
         for (series, mut shapes) in series.iter_mut().zip(shapes) {
@@ -102,19 +117,29 @@ impl KpiState {
                 // position 0 is the current value; baselines follow
                 shapes.sort_by_key(|(shape, _, _)| shape.offset);
             }
-            series.targets = shapes.iter().map(|(_, index, length)| (*index, *length)).collect();
+            series.targets = shapes
+                .iter()
+                .map(|(_, index, length)| (*index, *length))
+                .collect();
             let windows: Vec<WindowShape> = shapes.iter().map(|(shape, _, _)| *shape).collect();
             series.data = match series.kpi.kind() {
                 KpiKind::Ratio => Data::Ratio(Windows::new(windows)),
                 KpiKind::Distribution => Data::Distribution(Windows::new(windows)),
-                KpiKind::Gauge => Data::Gauge(Gauges::new(windows.iter().skip(1).map(|w| w.offset).collect())),
+                KpiKind::Gauge => Data::Gauge(Gauges::new(
+                    windows.iter().skip(1).map(|w| w.offset).collect(),
+                )),
             };
         }
         let mut by_kpi = vec![Vec::new(); Kpi::ALL.len()];
         for (position, series) in series.iter().enumerate() {
             by_kpi[kpi_slot(series.kpi)].push(position);
         }
-        KpiState { tick, series, by_kpi, spec_count: specs.len() }
+        KpiState {
+            tick,
+            series,
+            by_kpi,
+            spec_count: specs.len(),
+        }
     }
 
     /// Adds `delta` to every tracked series of `kpi` that has a key in `keys`.
@@ -122,7 +147,9 @@ impl KpiState {
         let bucket = at.div_euclid(self.tick);
         for &position in &self.by_kpi[kpi_slot(kpi)] {
             let series = &mut self.series[position];
-            let Some(name) = keys.key(series.scope) else { continue };
+            let Some(name) = keys.key(series.scope) else {
+                continue;
+            };
             let key = series.keys.resolve(name);
             match (&mut series.data, delta) {
                 (Data::Ratio(windows), Delta::Ratio { numerator, samples }) => {
@@ -146,7 +173,13 @@ impl KpiState {
     pub fn close(&mut self, tick_index: i64) -> Vec<SeriesValues> {
         let mut out = vec![SeriesValues::default(); self.spec_count];
         for series in &mut self.series {
-            let Series { kpi, keys, data, targets, .. } = series;
+            let Series {
+                kpi,
+                keys,
+                data,
+                targets,
+                ..
+            } = series;
             let kpi = *kpi;
             match data {
                 Data::Ratio(windows) => windows.close(tick_index, |key, position, totals| {
@@ -155,20 +188,30 @@ impl KpiState {
                     }
                     let (spec, length) = targets[position];
                     let value = ratio_value(kpi, totals, length);
-                    out[spec].values.push((keys.name(key).clone(), Measure::Ratio { value, samples: totals.samples }));
+                    out[spec].values.push((
+                        keys.name(key).clone(),
+                        Measure::Ratio {
+                            value,
+                            samples: totals.samples,
+                        },
+                    ));
                 }),
-                Data::Distribution(windows) => windows.close(tick_index, |key, position, totals| {
-                    if totals.count == 0 {
-                        return;
-                    }
-                    let (spec, _) = targets[position];
-                    let measure = Measure::Distribution(distribution_stats(totals));
-                    out[spec].values.push((keys.name(key).clone(), measure));
-                }),
+                Data::Distribution(windows) => {
+                    windows.close(tick_index, |key, position, totals| {
+                        if totals.count == 0 {
+                            return;
+                        }
+                        let (spec, _) = targets[position];
+                        let measure = Measure::Distribution(distribution_stats(totals));
+                        out[spec].values.push((keys.name(key).clone(), measure));
+                    })
+                }
                 Data::Gauge(gauges) => gauges.close(tick_index, |key, position, value| {
                     if value > 0 {
                         let (spec, _) = targets[position];
-                        out[spec].values.push((keys.name(key).clone(), Measure::Gauge { value }));
+                        out[spec]
+                            .values
+                            .push((keys.name(key).clone(), Measure::Gauge { value }));
                     }
                 }),
             }
@@ -180,7 +223,9 @@ impl KpiState {
 /// One division of the two exact totals (contract section 9, "Numbers").
 fn ratio_value(kpi: Kpi, totals: &RatioTotals, window_nanos: Nanos) -> f64 {
     match kpi {
-        Kpi::OrderRate => (totals.samples as f64 * 3600.0 * NANOS_PER_SECOND as f64) / window_nanos as f64,
+        Kpi::OrderRate => {
+            (totals.samples as f64 * 3600.0 * NANOS_PER_SECOND as f64) / window_nanos as f64
+        }
         Kpi::ContributionMargin => {
             totals.numerator as f64 / (totals.samples as f64 * Money::NANOS_PER_UNIT as f64)
         }

@@ -20,13 +20,13 @@ fn gamma() -> f64 {
 }
 
 /// One bucket: how many values, and their exact sum in nanoseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Bucket {
     count: u64,
     sum_nanos: i128,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Sketch {
     zero_count: u64,
     /// Sparse: only buckets that hold values. Log buckets keep this to a few

@@ -10,13 +10,13 @@
 use crate::sketch::Sketch;
 
 /// What a bucket or window holds.
-pub trait Accumulator: Default + Clone {
+pub trait Accumulator: Default + Clone + serde::Serialize + serde::de::DeserializeOwned {
     fn add(&mut self, other: &Self);
     fn subtract(&mut self, other: &Self);
 }
 
 /// Numerator and denominator of a ratio KPI.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RatioTotals {
     /// Count, or units, or nano-money (contribution margin).
     pub numerator: i128,
@@ -36,7 +36,7 @@ impl Accumulator for RatioTotals {
 }
 
 /// Samples of a distribution KPI.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DistributionTotals {
     pub count: u64,
     pub sum_nanos: i128,
@@ -58,13 +58,13 @@ impl Accumulator for DistributionTotals {
 }
 
 /// A window `length` ticks long ending `offset` ticks before the tick.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WindowShape {
     pub length: i64,
     pub offset: i64,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Slot<A> {
     /// The absolute bucket this slot holds; a slot whose index differs from
     /// the one asked for is stale and reads as empty.
@@ -73,7 +73,7 @@ struct Slot<A> {
 }
 
 /// The buckets and running windows of one key.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct KeyWindows<A> {
     ring: Vec<Slot<A>>,
     running: Vec<A>,
@@ -81,7 +81,7 @@ struct KeyWindows<A> {
 }
 
 /// All keys of one (KPI, scope) and the windows kept for them.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Windows<A> {
     shapes: Vec<WindowShape>,
     ring_len: i64,
@@ -93,8 +93,18 @@ pub struct Windows<A> {
 
 impl<A: Accumulator> Windows<A> {
     pub fn new(shapes: Vec<WindowShape>) -> Windows<A> {
-        let horizon = shapes.iter().map(|s| s.length + s.offset).max().unwrap_or(1) + 1;
-        Windows { shapes, ring_len: horizon + 1, horizon, keys: Vec::new() }
+        let horizon = shapes
+            .iter()
+            .map(|s| s.length + s.offset)
+            .max()
+            .unwrap_or(1)
+            + 1;
+        Windows {
+            shapes,
+            ring_len: horizon + 1,
+            horizon,
+            keys: Vec::new(),
+        }
     }
 
     /// The bucket `bucket` of key `key`, created empty if needed.
@@ -102,7 +112,13 @@ impl<A: Accumulator> Windows<A> {
         let key = key as usize;
         while self.keys.len() <= key {
             self.keys.push(KeyWindows {
-                ring: vec![Slot { bucket: i64::MIN, totals: A::default() }; self.ring_len as usize],
+                ring: vec![
+                    Slot {
+                        bucket: i64::MIN,
+                        totals: A::default()
+                    };
+                    self.ring_len as usize
+                ],
                 running: vec![A::default(); self.shapes.len()],
                 last_data_bucket: i64::MIN,
             });
@@ -124,7 +140,9 @@ impl<A: Accumulator> Windows<A> {
     pub fn close(&mut self, tick_index: i64, mut visit: impl FnMut(u32, usize, &A)) {
         let ring_len = self.ring_len;
         for (key, windows) in self.keys.iter_mut().enumerate() {
-            if windows.last_data_bucket == i64::MIN || tick_index > windows.last_data_bucket + self.horizon {
+            if windows.last_data_bucket == i64::MIN
+                || tick_index > windows.last_data_bucket + self.horizon
+            {
                 continue;
             }
             for (position, shape) in self.shapes.iter().enumerate() {
@@ -171,8 +189,14 @@ mod tests {
     fn windows_hold_exactly_the_buckets_they_cover() {
         // a 3-tick window and a 2-tick window ending 2 ticks earlier (a baseline)
         let mut windows = Windows::new(vec![
-            WindowShape { length: 3, offset: 0 },
-            WindowShape { length: 2, offset: 2 },
+            WindowShape {
+                length: 3,
+                offset: 0,
+            },
+            WindowShape {
+                length: 2,
+                offset: 2,
+            },
         ]);
         ratio(&mut windows, 0, 10, 1);
         assert_eq!(samples_at(&mut windows, 11), vec![(0, 0, 1)]);
@@ -186,7 +210,10 @@ mod tests {
 
     #[test]
     fn a_key_that_returns_after_a_long_gap_starts_clean() {
-        let mut windows = Windows::new(vec![WindowShape { length: 2, offset: 0 }]);
+        let mut windows = Windows::new(vec![WindowShape {
+            length: 2,
+            offset: 0,
+        }]);
         ratio(&mut windows, 0, 1, 5);
         for tick in 2..100 {
             samples_at(&mut windows, tick);

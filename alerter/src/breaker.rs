@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use tripgate_model::Band;
 
 /// What a tick showed for one (rule, key).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Observed {
     Band(Band),
     /// Too few samples, no baseline, or a null value: breaks every run.
@@ -14,7 +14,7 @@ pub enum Observed {
 }
 
 /// One breaker: its state and the observations since it was created.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Breaker {
     pub state: Band,
     /// Transitions so far; the next transition has version + 1.
@@ -69,10 +69,15 @@ impl Breaker {
 
     fn run_holds(&self, length: usize, holds: impl Fn(Band) -> bool) -> bool {
         self.history.len() >= length
-            && self.history.iter().rev().take(length).all(|observed| match observed {
-                Observed::Band(band) => holds(*band),
-                Observed::Insufficient => false,
-            })
+            && self
+                .history
+                .iter()
+                .rev()
+                .take(length)
+                .all(|observed| match observed {
+                    Observed::Band(band) => holds(*band),
+                    Observed::Insufficient => false,
+                })
     }
 }
 
@@ -102,14 +107,62 @@ mod tests {
     fn state_machine_table() {
         let cases: &[(&str, usize, usize, &[Observed], &[Band])] = &[
             ("immediate with for 0", 0, 0, &[Y, R, G], &[y, r, g]),
-            ("escalation waits n+1 ticks", 1, 1, &[R, R, G, G], &[g, r, r, g]),
-            ("the worst band held throughout wins", 1, 1, &[R, Y, R], &[g, y, y]),
-            ("red then yellow run escalates to yellow", 1, 0, &[Y, R, R], &[g, y, r]),
-            ("insufficient breaks an escalation run", 1, 1, &[R, I, R, R], &[g, g, g, r]),
-            ("insufficient breaks a recovery run", 0, 1, &[R, G, I, G, G], &[r, r, r, r, g]),
-            ("contract example ontime", 1, 2, &[G, R, R, Y, Y, Y, G], &[g, g, r, r, r, y, y]),
-            ("recovery to the best band held", 0, 1, &[R, G, Y], &[r, r, y]),
-            ("de-escalate to green needs all green", 0, 2, &[R, G, Y, G], &[r, r, r, y]),
+            (
+                "escalation waits n+1 ticks",
+                1,
+                1,
+                &[R, R, G, G],
+                &[g, r, r, g],
+            ),
+            (
+                "the worst band held throughout wins",
+                1,
+                1,
+                &[R, Y, R],
+                &[g, y, y],
+            ),
+            (
+                "red then yellow run escalates to yellow",
+                1,
+                0,
+                &[Y, R, R],
+                &[g, y, r],
+            ),
+            (
+                "insufficient breaks an escalation run",
+                1,
+                1,
+                &[R, I, R, R],
+                &[g, g, g, r],
+            ),
+            (
+                "insufficient breaks a recovery run",
+                0,
+                1,
+                &[R, G, I, G, G],
+                &[r, r, r, r, g],
+            ),
+            (
+                "contract example ontime",
+                1,
+                2,
+                &[G, R, R, Y, Y, Y, G],
+                &[g, g, r, r, r, y, y],
+            ),
+            (
+                "recovery to the best band held",
+                0,
+                1,
+                &[R, G, Y],
+                &[r, r, y],
+            ),
+            (
+                "de-escalate to green needs all green",
+                0,
+                2,
+                &[R, G, Y, G],
+                &[r, r, r, y],
+            ),
             ("ticks before creation are no run", 2, 0, &[R, R], &[g, g]),
         ];
         for (name, n, m, seen, expected) in cases {

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use tripgate_model::config::{ActionConfig, Config, GateConfig};
-use tripgate_model::{ActionChange, ActionState, Band, Kpi, Measure, Nanos, ScopeDim, TickSnapshot, WindowSpec};
+use tripgate_model::{
+    ActionChange, ActionState, Band, Kpi, Measure, Nanos, ScopeDim, TickSnapshot, WindowSpec,
+};
 
 use crate::breaker::{Breaker, Observed};
 use crate::rules::{compile, CompiledRule};
@@ -49,8 +51,15 @@ pub struct Outcome {
     pub gates: Vec<GateTransition>,
 }
 
+/// Breaker and gate states by name: what a checkpoint keeps of the alerter.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct AlerterState {
+    pub rules: Vec<(String, Vec<BreakerSlot>)>,
+    pub gates: Vec<(String, bool, u64)>,
+}
+
 /// One (rule, key) breaker with what it has engaged.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct BreakerSlot {
     pub key: Arc<str>,
     pub breaker: Breaker,
@@ -95,12 +104,28 @@ impl Alerter {
                 members: gate
                     .rules
                     .iter()
-                    .map(|name| rules.iter().position(|r| r.config.name == *name).expect("validated gate member"))
+                    .map(|name| {
+                        rules
+                            .iter()
+                            .position(|r| r.config.name == *name)
+                            .expect("validated gate member")
+                    })
                     .collect(),
             })
             .collect();
-        let rules = rules.into_iter().map(|rule| RuleState { rule, slots: Vec::new(), by_key: HashMap::new() }).collect();
-        Alerter { rules, gates, specs }
+        let rules = rules
+            .into_iter()
+            .map(|rule| RuleState {
+                rule,
+                slots: Vec::new(),
+                by_key: HashMap::new(),
+            })
+            .collect();
+        Alerter {
+            rules,
+            gates,
+            specs,
+        }
     }
 
     /// The windows the aggregator must compute for these rules.
@@ -115,7 +140,10 @@ impl Alerter {
             evaluate_rule(state, snapshot, &mut outcome.transitions);
         }
         for gate in &mut self.gates {
-            let states = gate.members.iter().map(|&member| breaker_state(&self.rules[member], ScopeDim::GLOBAL_KEY));
+            let states = gate
+                .members
+                .iter()
+                .map(|&member| breaker_state(&self.rules[member], ScopeDim::GLOBAL_KEY));
             let green = states.clone().filter(|band| *band == Band::Green).count();
             let worst = states.max().unwrap_or(Band::Green);
             let open = green >= gate.config.min_green() && worst <= gate.config.worst();
@@ -124,8 +152,17 @@ impl Alerter {
             }
             gate.open = open;
             gate.version += 1;
-            let state = if open { ActionState::Released } else { ActionState::Engaged };
-            let actions = gate.config.actions_when_closed.iter().map(|action| change(action, state)).collect();
+            let state = if open {
+                ActionState::Released
+            } else {
+                ActionState::Engaged
+            };
+            let actions = gate
+                .config
+                .actions_when_closed
+                .iter()
+                .map(|action| change(action, state))
+                .collect();
             outcome.gates.push(GateTransition {
                 tick: snapshot.tick,
                 gate: gate.config.name.clone(),
@@ -140,7 +177,49 @@ impl Alerter {
 
     /// Every rule with its breakers, in config and creation order.
     pub fn breakers(&self) -> impl Iterator<Item = (&CompiledRule, &[BreakerSlot])> {
-        self.rules.iter().map(|state| (&state.rule, state.slots.as_slice()))
+        self.rules
+            .iter()
+            .map(|state| (&state.rule, state.slots.as_slice()))
+    }
+
+    /// The breakers and gates, by name, for a checkpoint.
+    pub fn export_state(&self) -> AlerterState {
+        AlerterState {
+            rules: self
+                .rules
+                .iter()
+                .map(|s| (s.rule.config.name.clone(), s.slots.clone()))
+                .collect(),
+            gates: self
+                .gates
+                .iter()
+                .map(|g| (g.config.name.clone(), g.open, g.version))
+                .collect(),
+        }
+    }
+
+    /// Restores breakers and gates saved by `export_state`. Rules and gates
+    /// are matched by name, and a rule whose definition changed keeps its
+    /// breakers only if its windows and thresholds are unchanged (the caller
+    /// decides that by comparing configs); unknown names are ignored.
+    pub fn import_state(&mut self, state: AlerterState) {
+        for (name, slots) in state.rules {
+            let Some(rule) = self.rules.iter_mut().find(|s| s.rule.config.name == name) else {
+                continue;
+            };
+            rule.by_key = slots
+                .iter()
+                .enumerate()
+                .map(|(i, slot)| (slot.key.clone(), i))
+                .collect();
+            rule.slots = slots;
+        }
+        for (name, open, version) in state.gates {
+            if let Some(gate) = self.gates.iter_mut().find(|g| g.config.name == name) {
+                gate.open = open;
+                gate.version = version;
+            }
+        }
     }
 
     /// Every gate with whether it is open.
@@ -151,16 +230,35 @@ impl Alerter {
 
 /// A member without an `all` breaker yet counts as green (section 9, "Gates").
 fn breaker_state(state: &RuleState, key: &str) -> Band {
-    state.by_key.get(key).map_or(Band::Green, |&slot| state.slots[slot].breaker.state)
+    state
+        .by_key
+        .get(key)
+        .map_or(Band::Green, |&slot| state.slots[slot].breaker.state)
 }
 
 fn change(action: &ActionConfig, state: ActionState) -> ActionChange {
-    let level = if state == ActionState::Engaged { action.level() } else { 0.0 };
-    ActionChange { name: action.name.clone(), level, state }
+    let level = if state == ActionState::Engaged {
+        action.level()
+    } else {
+        0.0
+    };
+    ActionChange {
+        name: action.name.clone(),
+        level,
+        state,
+    }
 }
 
-fn evaluate_rule(state: &mut RuleState, snapshot: &TickSnapshot, transitions: &mut Vec<Transition>) {
-    let RuleState { rule, slots, by_key } = state;
+fn evaluate_rule(
+    state: &mut RuleState,
+    snapshot: &TickSnapshot,
+    transitions: &mut Vec<Transition>,
+) {
+    let RuleState {
+        rule,
+        slots,
+        by_key,
+    } = state;
     let main = &snapshot.series[rule.main].values;
     // A key's breaker exists from the first tick it has samples; snapshots
     // carry only such keys (gauges: value above 0).
@@ -176,33 +274,65 @@ fn evaluate_rule(state: &mut RuleState, snapshot: &TickSnapshot, transitions: &m
             });
         }
     }
-    let current: HashMap<&str, &Measure> = main.iter().map(|(key, measure)| (&**key, measure)).collect();
+    let current: HashMap<&str, &Measure> = main
+        .iter()
+        .map(|(key, measure)| (&**key, measure))
+        .collect();
     let baselines: HashMap<&str, &Measure> = rule
         .baseline
-        .map(|position| snapshot.series[position].values.iter().map(|(key, m)| (&**key, m)).collect())
+        .map(|position| {
+            snapshot.series[position]
+                .values
+                .iter()
+                .map(|(key, m)| (&**key, m))
+                .collect()
+        })
         .unwrap_or_default();
     for slot in slots.iter_mut() {
-        let reading = read(rule, current.get(&*slot.key).copied(), baselines.get(&*slot.key).copied());
+        let reading = read(
+            rule,
+            current.get(&*slot.key).copied(),
+            baselines.get(&*slot.key).copied(),
+        );
         slot.last_observed = reading.observed;
         slot.last_value = reading.value;
         let from = slot.breaker.state;
-        let Some(to) = slot.breaker.observe(reading.observed) else { continue };
+        let Some(to) = slot.breaker.observe(reading.observed) else {
+            continue;
+        };
         // A move to green reports the limit it came back under: yellow's if set.
         let threshold_band = match (to, rule.yellow) {
             (Band::Green, Some(_)) => Band::Yellow,
             (Band::Green, None) => Band::Red,
             (band, _) => band,
         };
-        let threshold = rule.threshold(threshold_band).and_then(|t| t.limit(reading.baseline));
-        let engaged: Vec<(String, f64)> =
-            rule.config.actions.for_band(to).iter().map(|a| (a.name.clone(), a.level())).collect();
+        let threshold = rule
+            .threshold(threshold_band)
+            .and_then(|t| t.limit(reading.baseline));
+        let engaged: Vec<(String, f64)> = rule
+            .config
+            .actions
+            .for_band(to)
+            .iter()
+            .map(|a| (a.name.clone(), a.level()))
+            .collect();
         let mut actions: Vec<ActionChange> = slot
             .engaged
             .iter()
             .filter(|(name, _)| !engaged.iter().any(|(kept, _)| kept == name))
-            .map(|(name, _)| ActionChange { name: name.clone(), level: 0.0, state: ActionState::Released })
+            .map(|(name, _)| ActionChange {
+                name: name.clone(),
+                level: 0.0,
+                state: ActionState::Released,
+            })
             .collect();
-        actions.extend(rule.config.actions.for_band(to).iter().map(|a| change(a, ActionState::Engaged)));
+        actions.extend(
+            rule.config
+                .actions
+                .for_band(to)
+                .iter()
+                .map(|a| change(a, ActionState::Engaged)),
+        );
         slot.engaged = engaged;
         transitions.push(Transition {
             tick: snapshot.tick,
@@ -237,15 +367,25 @@ fn read(rule: &CompiledRule, current: Option<&Measure>, baseline: Option<&Measur
     let gauge_zero = Measure::Gauge { value: 0 };
     // A gauge without an entry is 0, never insufficient; others have no samples.
     let (current, baseline) = if rule.is_gauge() {
-        (Some(current.unwrap_or(&gauge_zero)), Some(baseline.unwrap_or(&gauge_zero)))
+        (
+            Some(current.unwrap_or(&gauge_zero)),
+            Some(baseline.unwrap_or(&gauge_zero)),
+        )
     } else {
         (current, baseline)
     };
     let samples = current.and_then(Measure::samples);
     let value = current.map(|m| m.stat(stat));
     let baseline_value = rule.baseline.and(baseline).map(|m| m.stat(stat));
-    let insufficient = Reading { observed: Observed::Insufficient, value, samples, baseline: baseline_value };
-    let Some(value) = value.filter(|v| !v.is_nan()) else { return insufficient };
+    let insufficient = Reading {
+        observed: Observed::Insufficient,
+        value,
+        samples,
+        baseline: baseline_value,
+    };
+    let Some(value) = value.filter(|v| !v.is_nan()) else {
+        return insufficient;
+    };
     if !rule.is_gauge() && samples.unwrap_or(0) < rule.config.min_samples {
         return insufficient;
     }
@@ -262,5 +402,10 @@ fn read(rule: &CompiledRule, current: Option<&Measure>, baseline: Option<&Measur
     } else {
         Band::Green
     };
-    Reading { observed: Observed::Band(band), value: Some(value), samples, baseline: baseline_value }
+    Reading {
+        observed: Observed::Band(band),
+        value: Some(value),
+        samples,
+        baseline: baseline_value,
+    }
 }

@@ -8,9 +8,10 @@
 
 pub mod breaker;
 mod engine;
+mod notifications;
 pub mod notify;
 pub mod records;
 mod rules;
 
-pub use engine::{Alerter, BreakerSlot, GateTransition, Outcome, Transition};
+pub use engine::{Alerter, AlerterState, BreakerSlot, GateTransition, Outcome, Transition};
 pub use rules::CompiledRule;

@@ -42,7 +42,12 @@ pub fn compile(config: &Config) -> (Vec<CompiledRule>, Vec<WindowSpec>) {
         .rules
         .iter()
         .map(|rule| {
-            let spec = WindowSpec { kpi: rule.kpi, scope: rule.scope, window: rule.window().cloned(), offset: 0 };
+            let spec = WindowSpec {
+                kpi: rule.kpi,
+                scope: rule.scope,
+                window: rule.window().cloned(),
+                offset: 0,
+            };
             locate(&mut specs, spec)
         })
         .collect();
@@ -52,8 +57,17 @@ pub fn compile(config: &Config) -> (Vec<CompiledRule>, Vec<WindowSpec>) {
         .zip(mains)
         .map(|(rule, main)| {
             let baseline = rule.baseline_span().map(|(window, offset)| {
-                let window = if rule.kpi.kind() == KpiKind::Gauge { None } else { window.cloned() };
-                let spec = WindowSpec { kpi: rule.kpi, scope: rule.scope, window, offset: offset.nanos() };
+                let window = if rule.kpi.kind() == KpiKind::Gauge {
+                    None
+                } else {
+                    window.cloned()
+                };
+                let spec = WindowSpec {
+                    kpi: rule.kpi,
+                    scope: rule.scope,
+                    window,
+                    offset: offset.nanos(),
+                };
                 locate(&mut specs, spec)
             });
             CompiledRule {

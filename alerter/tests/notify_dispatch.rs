@@ -20,21 +20,44 @@ fn webhook(name: &str, receiver: &Receiver, retries: u32) -> Notifier {
 #[tokio::test]
 async fn routes_each_notification_to_the_notifiers_it_names() {
     let (first, second) = (Receiver::start(vec![]).await, Receiver::start(vec![]).await);
-    let dispatcher = Dispatcher::new(vec![webhook("first", &first, 0), webhook("second", &second, 0)]).unwrap();
+    let dispatcher = Dispatcher::new(vec![
+        webhook("first", &first, 0),
+        webhook("second", &second, 0),
+    ])
+    .unwrap();
     let stats = dispatcher.stats();
     let (sender, input) = mpsc::channel(8);
     let dispatching = dispatcher.spawn(input);
 
-    sender.send(transition(1, "green", "red", &["first"])).await.unwrap();
-    sender.send(transition(2, "red", "green", &["first", "second", "first"])).await.unwrap();
-    sender.send(transition(3, "green", "yellow", &[])).await.unwrap();
+    sender
+        .send(transition(1, "green", "red", &["first"]))
+        .await
+        .unwrap();
+    sender
+        .send(transition(2, "red", "green", &["first", "second", "first"]))
+        .await
+        .unwrap();
+    sender
+        .send(transition(3, "green", "yellow", &[]))
+        .await
+        .unwrap();
     drop(sender);
     dispatching.await.unwrap();
 
     let ids = |receiver: &Receiver| -> Vec<String> {
-        receiver.requests().iter().map(|request| request.header("webhook-id").to_string()).collect()
+        receiver
+            .requests()
+            .iter()
+            .map(|request| request.header("webhook-id").to_string())
+            .collect()
     };
-    assert_eq!(ids(&first), ["on-time-delivery.warehouse.wh-1.1", "on-time-delivery.warehouse.wh-1.2"]);
+    assert_eq!(
+        ids(&first),
+        [
+            "on-time-delivery.warehouse.wh-1.1",
+            "on-time-delivery.warehouse.wh-1.2"
+        ]
+    );
     assert_eq!(ids(&second), ["on-time-delivery.warehouse.wh-1.2"]);
     assert_eq!(stats.counts("first").unwrap().delivered, 2);
     assert_eq!(stats.counts("second").unwrap().delivered, 1);
@@ -44,16 +67,27 @@ async fn routes_each_notification_to_the_notifiers_it_names() {
 async fn a_slow_receiver_does_not_delay_another() {
     let slow = Receiver::start(vec![Reply::delayed(200, Duration::from_secs(1))]).await;
     let fast = Receiver::start(vec![]).await;
-    let dispatcher = Dispatcher::new(vec![webhook("slow", &slow, 0), webhook("fast", &fast, 0)]).unwrap();
+    let dispatcher =
+        Dispatcher::new(vec![webhook("slow", &slow, 0), webhook("fast", &fast, 0)]).unwrap();
     let stats = dispatcher.stats();
     let (sender, input) = mpsc::channel(8);
     let dispatching = dispatcher.spawn(input);
 
-    sender.send(transition(1, "green", "red", &["slow", "fast"])).await.unwrap();
-    sender.send(transition(2, "red", "green", &["slow", "fast"])).await.unwrap();
+    sender
+        .send(transition(1, "green", "red", &["slow", "fast"]))
+        .await
+        .unwrap();
+    sender
+        .send(transition(2, "red", "green", &["slow", "fast"]))
+        .await
+        .unwrap();
     let fast_requests = fast.wait_for(2, Duration::from_millis(600)).await;
     assert_eq!(fast_requests.len(), 2);
-    assert_eq!(stats.counts("slow").unwrap().delivered, 0, "the slow receiver is still answering");
+    assert_eq!(
+        stats.counts("slow").unwrap().delivered,
+        0,
+        "the slow receiver is still answering"
+    );
 
     drop(sender);
     dispatching.await.unwrap();
@@ -65,18 +99,27 @@ async fn a_slow_receiver_does_not_delay_another() {
 async fn a_full_queue_drops_for_that_notifier_only() {
     let stuck = Receiver::start(vec![Reply::delayed(200, Duration::from_millis(500))]).await;
     let healthy = Receiver::start(vec![]).await;
-    let dispatcher = Dispatcher::new(vec![webhook("stuck", &stuck, 0), webhook("healthy", &healthy, 0)])
-        .unwrap()
-        .with_queue_capacity(1);
+    let dispatcher = Dispatcher::new(vec![
+        webhook("stuck", &stuck, 0),
+        webhook("healthy", &healthy, 0),
+    ])
+    .unwrap()
+    .with_queue_capacity(1);
     let stats = dispatcher.stats();
     let (sender, input) = mpsc::channel(8);
     let dispatching = dispatcher.spawn(input);
 
-    sender.send(transition(1, "green", "red", &["stuck", "healthy"])).await.unwrap();
+    sender
+        .send(transition(1, "green", "red", &["stuck", "healthy"]))
+        .await
+        .unwrap();
     stuck.wait_for(1, WAIT).await;
     healthy.wait_for(1, WAIT).await;
     for version in 2..=4 {
-        sender.send(transition(version, "green", "red", &["stuck", "healthy"])).await.unwrap();
+        sender
+            .send(transition(version, "green", "red", &["stuck", "healthy"]))
+            .await
+            .unwrap();
         // One at a time, so the healthy queue of one is emptied in between.
         healthy.wait_for(version as usize, WAIT).await;
     }
@@ -84,8 +127,23 @@ async fn a_full_queue_drops_for_that_notifier_only() {
     dispatching.await.unwrap();
 
     let stuck_counts = stats.counts("stuck").unwrap();
-    assert_eq!(stuck_counts, DeliveryCounts { delivered: 2, failed: 0, dropped: 2 }, "one in flight, one queued");
-    assert_eq!(stats.counts("healthy").unwrap(), DeliveryCounts { delivered: 4, failed: 0, dropped: 0 });
+    assert_eq!(
+        stuck_counts,
+        DeliveryCounts {
+            delivered: 2,
+            failed: 0,
+            dropped: 2
+        },
+        "one in flight, one queued"
+    );
+    assert_eq!(
+        stats.counts("healthy").unwrap(),
+        DeliveryCounts {
+            delivered: 4,
+            failed: 0,
+            dropped: 0
+        }
+    );
 }
 
 #[tokio::test]
@@ -96,20 +154,37 @@ async fn failures_and_unknown_notifiers_are_counted() {
     let (sender, input) = mpsc::channel(8);
     let dispatching = dispatcher.spawn(input);
 
-    sender.send(transition(1, "green", "red", &["refusing", "nowhere"])).await.unwrap();
+    sender
+        .send(transition(1, "green", "red", &["refusing", "nowhere"]))
+        .await
+        .unwrap();
     drop(sender);
     dispatching.await.unwrap();
 
-    assert_eq!(stats.counts("refusing").unwrap(), DeliveryCounts { delivered: 0, failed: 1, dropped: 0 });
+    assert_eq!(
+        stats.counts("refusing").unwrap(),
+        DeliveryCounts {
+            delivered: 0,
+            failed: 1,
+            dropped: 0
+        }
+    );
     assert_eq!(stats.unknown_notifier(), 1);
-    assert_eq!(stats.counts("nowhere"), None, "unknown names get no label of their own");
+    assert_eq!(
+        stats.counts("nowhere"),
+        None,
+        "unknown names get no label of their own"
+    );
     assert_eq!(stats.snapshot().len(), 1);
 }
 
 #[tokio::test]
 async fn notifier_names_must_be_unique() {
     let receiver = Receiver::start(vec![]).await;
-    let twice = Dispatcher::new(vec![webhook("hook", &receiver, 0), webhook("hook", &receiver, 0)]);
+    let twice = Dispatcher::new(vec![
+        webhook("hook", &receiver, 0),
+        webhook("hook", &receiver, 0),
+    ]);
     assert!(matches!(twice, Err(NotifyError::DuplicateNotifier(name)) if name == "hook"));
 }
 
@@ -120,9 +195,14 @@ async fn from_config_rejects_a_bad_secret() {
         secret.0 = "not-a-whsec-secret".to_string();
     }
     let configs = std::collections::BTreeMap::from([
-        ("ops-slack".to_string(), slack_config("http://127.0.0.1:9/slack")),
+        (
+            "ops-slack".to_string(),
+            slack_config("http://127.0.0.1:9/slack"),
+        ),
         ("acquisition-webhook".to_string(), config),
     ]);
     let error = Dispatcher::from_config(&configs).unwrap_err();
-    assert!(matches!(&error, NotifyError::InvalidSecret { notifier, .. } if notifier == "acquisition-webhook"));
+    assert!(
+        matches!(&error, NotifyError::InvalidSecret { notifier, .. } if notifier == "acquisition-webhook")
+    );
 }

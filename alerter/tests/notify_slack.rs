@@ -18,8 +18,15 @@ async fn slack_gets_one_coloured_message_per_notification() {
     let (sender, input) = mpsc::channel(8);
     let dispatching = dispatcher.spawn(input);
 
-    for (version, from, to) in [(1, "green", "yellow"), (2, "yellow", "red"), (3, "red", "green")] {
-        sender.send(transition(version, from, to, &["ops-slack"])).await.unwrap();
+    for (version, from, to) in [
+        (1, "green", "yellow"),
+        (2, "yellow", "red"),
+        (3, "red", "green"),
+    ] {
+        sender
+            .send(transition(version, from, to, &["ops-slack"]))
+            .await
+            .unwrap();
     }
     drop(sender);
     dispatching.await.unwrap();
@@ -33,7 +40,10 @@ async fn slack_gets_one_coloured_message_per_notification() {
     ];
     for (request, (change, colour, action)) in requests.iter().zip(expected) {
         assert_eq!(request.header("content-type"), "application/json");
-        assert!(request.header("webhook-signature").is_empty(), "slack requests are not signed");
+        assert!(
+            request.header("webhook-signature").is_empty(),
+            "slack requests are not signed"
+        );
         let message = request.json();
         assert_eq!(
             message["text"],
@@ -41,9 +51,21 @@ async fn slack_gets_one_coloured_message_per_notification() {
         );
         assert_eq!(message["attachments"][0]["color"], colour);
         let text = message.to_string();
-        for expected in ["0.7612 vs threshold 0.8", "*Window*\\n1h", "*Samples*\\n42", action] {
+        for expected in [
+            "0.7612 vs threshold 0.8",
+            "*Window*\\n1h",
+            "*Samples*\\n42",
+            action,
+        ] {
             assert!(text.contains(expected), "missing {expected:?} in {text}");
         }
     }
-    assert_eq!(stats.counts("ops-slack"), Some(DeliveryCounts { delivered: 3, failed: 0, dropped: 0 }));
+    assert_eq!(
+        stats.counts("ops-slack"),
+        Some(DeliveryCounts {
+            delivered: 3,
+            failed: 0,
+            dropped: 0
+        })
+    );
 }

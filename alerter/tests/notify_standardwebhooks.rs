@@ -53,7 +53,9 @@ async fn python_standardwebhooks_verifies_what_we_send() {
         .with_retry_policy(fast_retries(0));
     let notification = transition(7, "red", "green", &["hook"]);
     notifier.send(&notification).await.unwrap();
-    let request = &receiver.wait_for(1, std::time::Duration::from_secs(5)).await[0];
+    let request = &receiver
+        .wait_for(1, std::time::Duration::from_secs(5))
+        .await[0];
     let body = String::from_utf8(request.body.clone()).unwrap();
 
     let verified = python_verify(&python, request, &body)
@@ -67,7 +69,9 @@ async fn python_standardwebhooks_verifies_what_we_send() {
     assert_ne!(tampered, body);
     let refused = python_verify(&python, request, &tampered).await;
     assert!(
-        refused.as_ref().is_err_and(|error| error.contains("No matching signature")),
+        refused
+            .as_ref()
+            .is_err_and(|error| error.contains("No matching signature")),
         "{refused:?}"
     );
 }

@@ -62,16 +62,25 @@ pub(crate) fn shorten(text: &str) -> String {
 }
 
 pub(crate) fn missing(path: Path) -> Rejection {
-    Rejection::new(RejectReason::MissingField, format!("missing field \"{path}\""))
+    Rejection::new(
+        RejectReason::MissingField,
+        format!("missing field \"{path}\""),
+    )
 }
 
 pub(crate) fn invalid(path: Path, expected: &str, got: &Value<'_>) -> Rejection {
-    Rejection::new(RejectReason::InvalidField, format!("{path}: expected {expected}, got {}", Shown(got)))
+    Rejection::new(
+        RejectReason::InvalidField,
+        format!("{path}: expected {expected}, got {}", Shown(got)),
+    )
 }
 
 /// A field's value, or `missing_field` (presence is checked before validity,
 /// so validity checks only meet this if the two ever disagree).
-pub(crate) fn present<'v, 'de>(path: Path, value: Option<&'v Value<'de>>) -> Result<&'v Value<'de>, Rejection> {
+pub(crate) fn present<'v, 'de>(
+    path: Path,
+    value: Option<&'v Value<'de>>,
+) -> Result<&'v Value<'de>, Rejection> {
     value.ok_or_else(|| missing(path))
 }
 
@@ -79,14 +88,20 @@ pub(crate) fn id(path: Path, value: Option<&Value<'_>>) -> Result<String, Reject
     let value = present(path, value)?;
     match value {
         Value::String(text) if is_id(text) => Ok(text.to_string()),
-        _ => Err(invalid(path, "an id (1 to 128 of A-Z a-z 0-9 . _ : -)", value)),
+        _ => Err(invalid(
+            path,
+            "an id (1 to 128 of A-Z a-z 0-9 . _ : -)",
+            value,
+        )),
     }
 }
 
 fn is_id(text: &str) -> bool {
     // Every allowed character is ASCII, so bytes and characters coincide.
     (1..=MAX_ID_LENGTH).contains(&text.len())
-        && text.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b':' | b'-'))
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b':' | b'-'))
 }
 
 pub(crate) fn timestamp(path: Path, value: Option<&Value<'_>>) -> Result<Nanos, Rejection> {
@@ -95,15 +110,25 @@ pub(crate) fn timestamp(path: Path, value: Option<&Value<'_>>) -> Result<Nanos, 
         Value::String(text) => parse_rfc3339(text),
         _ => None,
     }
-    .ok_or_else(|| invalid(path, "an RFC 3339 timestamp with an offset (Z or +hh:mm)", value))
+    .ok_or_else(|| {
+        invalid(
+            path,
+            "an RFC 3339 timestamp with an offset (Z or +hh:mm)",
+            value,
+        )
+    })
 }
 
 pub(crate) fn money(path: Path, value: Option<&Value<'_>>) -> Result<Money, Rejection> {
     let value = present(path, value)?;
     match *value {
         // Integer tokens convert exactly; only fractions go through a double.
-        Value::Unsigned(units) if units <= MAX_MONEY_UNITS => Ok(Money(units as i64 * Money::NANOS_PER_UNIT)),
-        Value::Float(amount) if amount.is_finite() && (0.0..=MAX_MONEY_UNITS as f64).contains(&amount) => {
+        Value::Unsigned(units) if units <= MAX_MONEY_UNITS => {
+            Ok(Money(units as i64 * Money::NANOS_PER_UNIT))
+        }
+        Value::Float(amount)
+            if amount.is_finite() && (0.0..=MAX_MONEY_UNITS as f64).contains(&amount) =>
+        {
             Ok(Money::from_f64(amount))
         }
         _ => Err(invalid(path, "a number from 0 to 1e9", value)),
@@ -129,7 +154,10 @@ pub(crate) fn priority(path: Path, value: Option<&Value<'_>>) -> Result<Priority
 }
 
 /// An optional id: absent and `null` both mean none.
-pub(crate) fn optional_id(path: Path, value: Option<&Value<'_>>) -> Result<Option<String>, Rejection> {
+pub(crate) fn optional_id(
+    path: Path,
+    value: Option<&Value<'_>>,
+) -> Result<Option<String>, Rejection> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(_) => id(path, value).map(Some),
@@ -154,8 +182,14 @@ mod tests {
     #[test]
     fn money_converts_integers_exactly() {
         let path = Path::Field("amount");
-        assert_eq!(money(path, Some(&Value::Unsigned(1_000_000_000))), Ok(Money(1_000_000_000_000_000_000)));
-        assert_eq!(money(path, Some(&Value::Float(5.5))), Ok(Money(5_500_000_000)));
+        assert_eq!(
+            money(path, Some(&Value::Unsigned(1_000_000_000))),
+            Ok(Money(1_000_000_000_000_000_000))
+        );
+        assert_eq!(
+            money(path, Some(&Value::Float(5.5))),
+            Ok(Money(5_500_000_000))
+        );
         assert_eq!(money(path, Some(&Value::Float(-0.0))), Ok(Money(0)));
         assert!(money(path, Some(&Value::Float(1e9 + 1.0))).is_err());
         assert!(money(path, Some(&Value::Negative(-1))).is_err());

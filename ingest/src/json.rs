@@ -76,8 +76,11 @@ pub(crate) struct Parsed<'de> {
 pub(crate) fn parse(text: &str) -> Result<Parsed<'_>, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let mut duplicate = None;
-    let value = ValueSeed { keep: Keep::Event, duplicate: &mut duplicate }
-        .deserialize(&mut deserializer)?;
+    let value = ValueSeed {
+        keep: Keep::Event,
+        duplicate: &mut duplicate,
+    }
+    .deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok(Parsed { value, duplicate })
 }
@@ -184,8 +187,13 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         let mut index = 0;
         loop {
             let had_duplicate = self.duplicate.is_some();
-            let seed = ValueSeed { keep: element_keep, duplicate: &mut *self.duplicate };
-            let Some(element) = seq.next_element_seed(seed)? else { break };
+            let seed = ValueSeed {
+                keep: element_keep,
+                duplicate: &mut *self.duplicate,
+            };
+            let Some(element) = seq.next_element_seed(seed)? else {
+                break;
+            };
             if !had_duplicate {
                 if let Some(duplicate) = self.duplicate.as_mut() {
                     duplicate.reversed_path.push(Segment::Index(index));
@@ -213,12 +221,21 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
                 None => seen_other.contains(&key),
             };
             if repeated && self.duplicate.is_none() {
-                *self.duplicate = Some(Duplicate { key: key.to_string(), reversed_path: Vec::new() });
+                *self.duplicate = Some(Duplicate {
+                    key: key.to_string(),
+                    reversed_path: Vec::new(),
+                });
             }
             let had_duplicate = self.duplicate.is_some();
-            let keep = if slot.is_some() { self.keep.for_field(&key) } else { Keep::Nothing };
-            let value =
-                map.next_value_seed(ValueSeed { keep, duplicate: &mut *self.duplicate })?;
+            let keep = if slot.is_some() {
+                self.keep.for_field(&key)
+            } else {
+                Keep::Nothing
+            };
+            let value = map.next_value_seed(ValueSeed {
+                keep,
+                duplicate: &mut *self.duplicate,
+            })?;
             if !had_duplicate {
                 if let Some(duplicate) = self.duplicate.as_mut() {
                     duplicate.reversed_path.push(Segment::Key(key.to_string()));
@@ -294,13 +311,18 @@ mod tests {
     use super::*;
 
     fn duplicate_path(text: &str) -> Option<String> {
-        parse(text).unwrap().duplicate.map(|duplicate| duplicate.to_string())
+        parse(text)
+            .unwrap()
+            .duplicate
+            .map(|duplicate| duplicate.to_string())
     }
 
     #[test]
     fn integer_and_float_tokens_stay_apart() {
         let parsed = parse(r#"{"quantity":10,"amount":10.0}"#).unwrap();
-        let Value::Object(fields) = parsed.value else { panic!("not an object") };
+        let Value::Object(fields) = parsed.value else {
+            panic!("not an object")
+        };
         assert_eq!(fields[0], ("quantity", Value::Unsigned(10)));
         assert_eq!(fields[1], ("amount", Value::Float(10.0)));
     }
@@ -308,18 +330,27 @@ mod tests {
     #[test]
     fn unknown_fields_are_not_kept() {
         let parsed = parse(r#"{"x":{"y":[1,2]},"order_id":"O1"}"#).unwrap();
-        assert_eq!(parsed.value, Value::Object(vec![("order_id", Value::String("O1".into()))]));
+        assert_eq!(
+            parsed.value,
+            Value::Object(vec![("order_id", Value::String("O1".into()))])
+        );
     }
 
     #[test]
     fn duplicates_are_found_with_their_path() {
         assert_eq!(duplicate_path(r#"{"a":1,"a":2}"#).as_deref(), Some("a"));
-        assert_eq!(duplicate_path(r#"{"a":1,"\u0061":2}"#).as_deref(), Some("a"));
+        assert_eq!(
+            duplicate_path(r#"{"a":1,"\u0061":2}"#).as_deref(),
+            Some("a")
+        );
         assert_eq!(
             duplicate_path(r#"{"lines":[{"sku":"A"},{"sku":"A","sku":"B"}]}"#).as_deref(),
             Some("lines[1].sku")
         );
-        assert_eq!(duplicate_path(r#"{"x":[[{"k":1,"k":1}]]}"#).as_deref(), Some("x[0][0].k"));
+        assert_eq!(
+            duplicate_path(r#"{"x":[[{"k":1,"k":1}]]}"#).as_deref(),
+            Some("x[0][0].k")
+        );
         assert_eq!(duplicate_path(r#"{"a":{"b":1},"c":{"b":1}}"#), None);
     }
 

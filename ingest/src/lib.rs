@@ -22,7 +22,10 @@ use crate::json::Value;
 /// (`missing_field`), then their values (`invalid_field`).
 pub fn decode(bytes: &[u8], max_event_bytes: usize) -> Result<Event, Rejection> {
     if bytes.len() > max_event_bytes {
-        let detail = format!("event is {} bytes, more than max_event_bytes ({max_event_bytes})", bytes.len());
+        let detail = format!(
+            "event is {} bytes, more than max_event_bytes ({max_event_bytes})",
+            bytes.len()
+        );
         return Err(Rejection::new(RejectReason::TooLarge, detail));
     }
     // Validating UTF-8 up front puts invalid_utf8 ahead of any syntax error,
@@ -31,11 +34,17 @@ pub fn decode(bytes: &[u8], max_event_bytes: usize) -> Result<Event, Rejection> 
         .map_err(|error| Rejection::new(RejectReason::InvalidUtf8, error.to_string()))?;
     let parsed = json::parse(text).map_err(|error| malformed(text, &error))?;
     let Value::Object(fields) = &parsed.value else {
-        let detail = format!("expected a JSON object, got {}", check::Shown(&parsed.value));
+        let detail = format!(
+            "expected a JSON object, got {}",
+            check::Shown(&parsed.value)
+        );
         return Err(Rejection::new(RejectReason::NotAnObject, detail));
     };
     if let Some(duplicate) = &parsed.duplicate {
-        let detail = format!("duplicate field {:?}", check::shorten(&duplicate.to_string()));
+        let detail = format!(
+            "duplicate field {:?}",
+            check::shorten(&duplicate.to_string())
+        );
         return Err(Rejection::new(RejectReason::DuplicateField, detail));
     }
     schema::event_from_object(fields)

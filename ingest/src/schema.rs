@@ -88,9 +88,14 @@ impl EventType {
     /// (ticket.opened's `order_id` is optional, so it is not listed).
     fn required_fields(self) -> &'static [&'static str] {
         match self {
-            EventType::OrderPlaced => {
-                &["order_id", "channel", "region", "warehouse", "promised_by", LINES_FIELD]
-            }
+            EventType::OrderPlaced => &[
+                "order_id",
+                "channel",
+                "region",
+                "warehouse",
+                "promised_by",
+                LINES_FIELD,
+            ],
             EventType::OrderCancelled | EventType::Delivered => &["order_id"],
             EventType::OrderRefunded | EventType::OrderChargeback => &["order_id", "amount"],
             EventType::Shipped => &["order_id", "carrier"],
@@ -106,7 +111,10 @@ struct Fields<'v, 'de>(&'v [(&'static str, Value<'de>)]);
 
 impl<'v, 'de> Fields<'v, 'de> {
     fn get(&self, name: &str) -> Option<&'v Value<'de>> {
-        self.0.iter().find(|(key, _)| *key == name).map(|(_, value)| value)
+        self.0
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value)
     }
 
     fn id(&self, name: &'static str) -> Result<String, Rejection> {
@@ -132,9 +140,14 @@ pub(crate) fn event_from_object(object: &[(&'static str, Value<'_>)]) -> Result<
             region: fields.id("region")?,
             warehouse: fields.id("warehouse")?,
             promised_by: check::timestamp(Path::Field("promised_by"), fields.get("promised_by"))?,
-            lines: lines(check::present(Path::Field(LINES_FIELD), fields.get(LINES_FIELD))?)?,
+            lines: lines(check::present(
+                Path::Field(LINES_FIELD),
+                fields.get(LINES_FIELD),
+            )?)?,
         },
-        EventType::OrderCancelled => EventBody::OrderCancelled { order_id: fields.id("order_id")? },
+        EventType::OrderCancelled => EventBody::OrderCancelled {
+            order_id: fields.id("order_id")?,
+        },
         EventType::OrderRefunded => EventBody::OrderRefunded {
             order_id: fields.id("order_id")?,
             amount: check::money(Path::Field("amount"), fields.get("amount"))?,
@@ -143,10 +156,13 @@ pub(crate) fn event_from_object(object: &[(&'static str, Value<'_>)]) -> Result<
             order_id: fields.id("order_id")?,
             amount: check::money(Path::Field("amount"), fields.get("amount"))?,
         },
-        EventType::Shipped => {
-            EventBody::Shipped { order_id: fields.id("order_id")?, carrier: fields.id("carrier")? }
-        }
-        EventType::Delivered => EventBody::Delivered { order_id: fields.id("order_id")? },
+        EventType::Shipped => EventBody::Shipped {
+            order_id: fields.id("order_id")?,
+            carrier: fields.id("carrier")?,
+        },
+        EventType::Delivered => EventBody::Delivered {
+            order_id: fields.id("order_id")?,
+        },
         EventType::DefectReported => EventBody::DefectReported {
             order_id: fields.id("order_id")?,
             sku: fields.id("sku")?,
@@ -159,10 +175,18 @@ pub(crate) fn event_from_object(object: &[(&'static str, Value<'_>)]) -> Result<
             priority: check::priority(Path::Field("priority"), fields.get("priority"))?,
             order_id: check::optional_id(Path::Field("order_id"), fields.get("order_id"))?,
         },
-        EventType::TicketFirstResponse => EventBody::TicketFirstResponse { ticket_id: fields.id("ticket_id")? },
-        EventType::TicketResolved => EventBody::TicketResolved { ticket_id: fields.id("ticket_id")? },
+        EventType::TicketFirstResponse => EventBody::TicketFirstResponse {
+            ticket_id: fields.id("ticket_id")?,
+        },
+        EventType::TicketResolved => EventBody::TicketResolved {
+            ticket_id: fields.id("ticket_id")?,
+        },
     };
-    Ok(Event { event_id, occurred_at, body })
+    Ok(Event {
+        event_id,
+        occurred_at,
+        body,
+    })
 }
 
 fn event_type(fields: &Fields<'_, '_>) -> Result<EventType, Rejection> {
@@ -188,9 +212,13 @@ fn check_presence(fields: &Fields<'_, '_>, event_type: EventType) -> Result<(), 
     if event_type != EventType::OrderPlaced {
         return Ok(());
     }
-    let Some(Value::Array(lines)) = fields.get(LINES_FIELD) else { return Ok(()) };
+    let Some(Value::Array(lines)) = fields.get(LINES_FIELD) else {
+        return Ok(());
+    };
     for (index, line) in lines.iter().enumerate() {
-        let Value::Object(line_fields) = line else { continue };
+        let Value::Object(line_fields) = line else {
+            continue;
+        };
         for name in LINE_FIELDS {
             if !line_fields.iter().any(|(key, _)| *key == name) {
                 return Err(check::missing(Path::LineField(index, name)));
@@ -208,17 +236,26 @@ fn lines(value: &Value<'_>) -> Result<Vec<Line>, Rejection> {
         return Err(check::invalid(path, "an array of 1 to 1000 lines", value));
     };
     if elements.is_empty() || elements.len() > MAX_LINES {
-        let detail = format!("{path}: expected an array of 1 to 1000 lines, got {} lines", elements.len());
+        let detail = format!(
+            "{path}: expected an array of 1 to 1000 lines, got {} lines",
+            elements.len()
+        );
         return Err(Rejection::new(RejectReason::InvalidField, detail));
     }
     // Shape before content: a non-object anywhere is reported ahead of a bad
     // field in an earlier line, as `lines` itself is checked before its lines.
-    if let Some((index, element)) =
-        elements.iter().enumerate().find(|(_, element)| !matches!(element, Value::Object(_)))
+    if let Some((index, element)) = elements
+        .iter()
+        .enumerate()
+        .find(|(_, element)| !matches!(element, Value::Object(_)))
     {
         return Err(check::invalid(Path::Line(index), "a line object", element));
     }
-    elements.iter().enumerate().map(|(index, element)| line(index, element)).collect()
+    elements
+        .iter()
+        .enumerate()
+        .map(|(index, element)| line(index, element))
+        .collect()
 }
 
 fn line(index: usize, element: &Value<'_>) -> Result<Line, Rejection> {
@@ -243,7 +280,10 @@ mod tests {
     fn every_required_field_is_kept_by_the_parser() {
         for event_type in EventType::ALL {
             for name in COMMON_FIELDS.iter().chain(event_type.required_fields()) {
-                assert!(EVENT_FIELDS.contains(name), "{name} of {event_type:?} is not in EVENT_FIELDS");
+                assert!(
+                    EVENT_FIELDS.contains(name),
+                    "{name} of {event_type:?} is not in EVENT_FIELDS"
+                );
             }
         }
         assert!(EVENT_FIELDS.contains(&"type"));

@@ -22,14 +22,18 @@ fn id() -> impl Strategy<Value = String> {
 /// with 0, 3, 6 or 9 fractional digits).
 fn timestamp() -> impl Strategy<Value = (Nanos, String)> {
     let instant = -2_000_000_000_000_000_000i64..4_102_444_800_000_000_000;
-    let offset_seconds = prop_oneof![Just(None), (-(23 * 3600 + 59 * 60)..=(23 * 3600 + 59 * 60)).prop_map(Some)];
+    let offset_seconds = prop_oneof![
+        Just(None),
+        (-(23 * 3600 + 59 * 60)..=(23 * 3600 + 59 * 60)).prop_map(Some)
+    ];
     (instant, offset_seconds).prop_map(|(nanos, offset_seconds)| {
         let utc = DateTime::from_timestamp_nanos(nanos);
         let text = match offset_seconds {
             None => utc.to_rfc3339_opts(SecondsFormat::AutoSi, true),
             Some(seconds) => {
                 let offset = FixedOffset::east_opt(seconds / 60 * 60).expect("offset in range");
-                utc.with_timezone(&offset).to_rfc3339_opts(SecondsFormat::AutoSi, false)
+                utc.with_timezone(&offset)
+                    .to_rfc3339_opts(SecondsFormat::AutoSi, false)
             }
         };
         (nanos, text)
@@ -39,7 +43,8 @@ fn timestamp() -> impl Strategy<Value = (Nanos, String)> {
 /// Money as an integer or a float token, with the value each must decode to.
 fn money() -> impl Strategy<Value = (Money, Json)> {
     prop_oneof![
-        (0u64..=1_000_000_000).prop_map(|units| (Money(units as i64 * Money::NANOS_PER_UNIT), json!(units))),
+        (0u64..=1_000_000_000)
+            .prop_map(|units| (Money(units as i64 * Money::NANOS_PER_UNIT), json!(units))),
         (0.0f64..=1e9).prop_map(|amount| (Money::from_f64(amount), json!(amount))),
     ]
 }
@@ -56,41 +61,86 @@ fn line() -> impl Strategy<Value = (Line, Json)> {
 }
 
 fn priority() -> impl Strategy<Value = Priority> {
-    prop_oneof![Just(Priority::Low), Just(Priority::Normal), Just(Priority::High), Just(Priority::Urgent)]
+    prop_oneof![
+        Just(Priority::Low),
+        Just(Priority::Normal),
+        Just(Priority::High),
+        Just(Priority::Urgent)
+    ]
 }
 
 /// The type's fields (beyond event_id, type and occurred_at) and its body.
 fn body() -> impl Strategy<Value = (Vec<(String, Json)>, EventBody)> {
     let field = |name: &str, value: Json| (name.to_owned(), value);
     prop_oneof![
-        (id(), id(), id(), id(), timestamp(), proptest::collection::vec(line(), 1..20)).prop_map(
-            move |(order_id, channel, region, warehouse, (promised_by, promised_text), lines)| {
-                let (lines, lines_json): (Vec<Line>, Vec<Json>) = lines.into_iter().unzip();
-                let fields = vec![
-                    field("order_id", json!(order_id)),
-                    field("channel", json!(channel)),
-                    field("region", json!(region)),
-                    field("warehouse", json!(warehouse)),
-                    field("promised_by", json!(promised_text)),
-                    field("lines", Json::Array(lines_json)),
-                ];
-                (fields, EventBody::OrderPlaced { order_id, channel, region, warehouse, promised_by, lines })
-            }
-        ),
-        id().prop_map(move |order_id| (vec![field("order_id", json!(order_id))], EventBody::OrderCancelled { order_id })),
+        (
+            id(),
+            id(),
+            id(),
+            id(),
+            timestamp(),
+            proptest::collection::vec(line(), 1..20)
+        )
+            .prop_map(
+                move |(
+                    order_id,
+                    channel,
+                    region,
+                    warehouse,
+                    (promised_by, promised_text),
+                    lines,
+                )| {
+                    let (lines, lines_json): (Vec<Line>, Vec<Json>) = lines.into_iter().unzip();
+                    let fields = vec![
+                        field("order_id", json!(order_id)),
+                        field("channel", json!(channel)),
+                        field("region", json!(region)),
+                        field("warehouse", json!(warehouse)),
+                        field("promised_by", json!(promised_text)),
+                        field("lines", Json::Array(lines_json)),
+                    ];
+                    (
+                        fields,
+                        EventBody::OrderPlaced {
+                            order_id,
+                            channel,
+                            region,
+                            warehouse,
+                            promised_by,
+                            lines,
+                        },
+                    )
+                }
+            ),
+        id().prop_map(move |order_id| (
+            vec![field("order_id", json!(order_id))],
+            EventBody::OrderCancelled { order_id }
+        )),
         (id(), money()).prop_map(move |(order_id, (amount, amount_json))| {
-            let fields = vec![field("order_id", json!(order_id)), field("amount", amount_json)];
+            let fields = vec![
+                field("order_id", json!(order_id)),
+                field("amount", amount_json),
+            ];
             (fields, EventBody::OrderRefunded { order_id, amount })
         }),
         (id(), money()).prop_map(move |(order_id, (amount, amount_json))| {
-            let fields = vec![field("order_id", json!(order_id)), field("amount", amount_json)];
+            let fields = vec![
+                field("order_id", json!(order_id)),
+                field("amount", amount_json),
+            ];
             (fields, EventBody::OrderChargeback { order_id, amount })
         }),
         (id(), id()).prop_map(move |(order_id, carrier)| {
-            let fields = vec![field("order_id", json!(order_id)), field("carrier", json!(carrier))];
+            let fields = vec![
+                field("order_id", json!(order_id)),
+                field("carrier", json!(carrier)),
+            ];
             (fields, EventBody::Shipped { order_id, carrier })
         }),
-        id().prop_map(move |order_id| (vec![field("order_id", json!(order_id))], EventBody::Delivered { order_id })),
+        id().prop_map(move |order_id| (
+            vec![field("order_id", json!(order_id))],
+            EventBody::Delivered { order_id }
+        )),
         (id(), id(), quantity(), id()).prop_map(move |(order_id, sku, quantity, reason)| {
             let fields = vec![
                 field("order_id", json!(order_id)),
@@ -98,27 +148,56 @@ fn body() -> impl Strategy<Value = (Vec<(String, Json)>, EventBody)> {
                 field("quantity", json!(quantity)),
                 field("reason", json!(reason)),
             ];
-            (fields, EventBody::DefectReported { order_id, sku, quantity, reason })
+            (
+                fields,
+                EventBody::DefectReported {
+                    order_id,
+                    sku,
+                    quantity,
+                    reason,
+                },
+            )
         }),
-        (id(), id(), priority(), proptest::option::of(id()), any::<bool>()).prop_map(
-            move |(ticket_id, category, priority, order_id, null_when_none)| {
-                let mut fields = vec![
-                    field("ticket_id", json!(ticket_id)),
-                    field("category", json!(category)),
-                    field("priority", json!(priority.as_str())),
-                ];
-                match &order_id {
-                    Some(order_id) => fields.push(field("order_id", json!(order_id))),
-                    None if null_when_none => fields.push(field("order_id", Json::Null)),
-                    None => {}
+        (
+            id(),
+            id(),
+            priority(),
+            proptest::option::of(id()),
+            any::<bool>()
+        )
+            .prop_map(
+                move |(ticket_id, category, priority, order_id, null_when_none)| {
+                    let mut fields = vec![
+                        field("ticket_id", json!(ticket_id)),
+                        field("category", json!(category)),
+                        field("priority", json!(priority.as_str())),
+                    ];
+                    match &order_id {
+                        Some(order_id) => fields.push(field("order_id", json!(order_id))),
+                        None if null_when_none => fields.push(field("order_id", Json::Null)),
+                        None => {}
+                    }
+                    (
+                        fields,
+                        EventBody::TicketOpened {
+                            ticket_id,
+                            category,
+                            priority,
+                            order_id,
+                        },
+                    )
                 }
-                (fields, EventBody::TicketOpened { ticket_id, category, priority, order_id })
-            }
-        ),
+            ),
         id().prop_map(move |ticket_id| {
-            (vec![field("ticket_id", json!(ticket_id))], EventBody::TicketFirstResponse { ticket_id })
+            (
+                vec![field("ticket_id", json!(ticket_id))],
+                EventBody::TicketFirstResponse { ticket_id },
+            )
         }),
-        id().prop_map(move |ticket_id| (vec![field("ticket_id", json!(ticket_id))], EventBody::TicketResolved { ticket_id })),
+        id().prop_map(move |ticket_id| (
+            vec![field("ticket_id", json!(ticket_id))],
+            EventBody::TicketResolved { ticket_id }
+        )),
     ]
 }
 
@@ -128,7 +207,9 @@ fn unknown_fields() -> impl Strategy<Value = Vec<(String, Json)>> {
         Just(Json::Null),
         any::<bool>().prop_map(Json::from),
         any::<i64>().prop_map(Json::from),
-        any::<f64>().prop_filter("finite", |x| x.is_finite()).prop_map(Json::from),
+        any::<f64>()
+            .prop_filter("finite", |x| x.is_finite())
+            .prop_map(Json::from),
         ".{0,12}".prop_map(Json::from),
     ];
     let value = leaf.prop_recursive(3, 16, 4, |inner| {
@@ -138,12 +219,13 @@ fn unknown_fields() -> impl Strategy<Value = Vec<(String, Json)>> {
                 .prop_map(|map| Json::Object(map.into_iter().collect())),
         ]
     });
-    proptest::collection::btree_map("x_[a-z]{1,8}", value, 0..4).prop_map(|map| map.into_iter().collect())
+    proptest::collection::btree_map("x_[a-z]{1,8}", value, 0..4)
+        .prop_map(|map| map.into_iter().collect())
 }
 
 fn generated() -> impl Strategy<Value = Generated> {
-    (id(), timestamp(), body(), unknown_fields())
-        .prop_flat_map(|(event_id, (occurred_at, occurred_text), (type_fields, body), unknown)| {
+    (id(), timestamp(), body(), unknown_fields()).prop_flat_map(
+        |(event_id, (occurred_at, occurred_text), (type_fields, body), unknown)| {
             let mut fields = vec![
                 ("event_id".to_owned(), json!(event_id)),
                 ("type".to_owned(), json!(body.type_name())),
@@ -151,15 +233,27 @@ fn generated() -> impl Strategy<Value = Generated> {
             ];
             fields.extend(type_fields);
             fields.extend(unknown);
-            let expected = Event { event_id, occurred_at, body };
+            let expected = Event {
+                event_id,
+                occurred_at,
+                body,
+            };
             // Any key order must decode the same.
-            Just(fields).prop_shuffle().prop_map(move |fields| Generated { fields, expected: expected.clone() })
-        })
+            Just(fields)
+                .prop_shuffle()
+                .prop_map(move |fields| Generated {
+                    fields,
+                    expected: expected.clone(),
+                })
+        },
+    )
 }
 
 fn to_json(fields: &[(String, Json)]) -> String {
-    let members: Vec<String> =
-        fields.iter().map(|(key, value)| format!("{}:{}", Json::from(key.as_str()), value)).collect();
+    let members: Vec<String> = fields
+        .iter()
+        .map(|(key, value)| format!("{}:{}", Json::from(key.as_str()), value))
+        .collect();
     format!("{{{}}}", members.join(","))
 }
 

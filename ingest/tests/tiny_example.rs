@@ -16,17 +16,27 @@ const REJECTED: [(usize, RejectReason); 6] = [
 
 #[test]
 fn tiny_example_lines_decode_or_reject_as_the_readme_says() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/examples/tiny/events.jsonl");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/examples/tiny/events.jsonl"
+    );
     let text = std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{path}: {error}"));
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 34);
     for (index, line) in lines.iter().enumerate() {
         let number = index + 1;
-        let expected = REJECTED.iter().find(|(rejected, _)| *rejected == number).map(|(_, reason)| *reason);
+        let expected = REJECTED
+            .iter()
+            .find(|(rejected, _)| *rejected == number)
+            .map(|(_, reason)| *reason);
         match (decode(line.as_bytes(), 65536), expected) {
             (Ok(_), None) => {}
-            (Err(rejection), Some(reason)) => assert_eq!(rejection.reason, reason, "line {number}: {rejection}"),
-            (Ok(event), Some(reason)) => panic!("line {number}: expected {reason}, decoded {event:?}"),
+            (Err(rejection), Some(reason)) => {
+                assert_eq!(rejection.reason, reason, "line {number}: {rejection}")
+            }
+            (Ok(event), Some(reason)) => {
+                panic!("line {number}: expected {reason}, decoded {event:?}")
+            }
             (Err(rejection), None) => panic!("line {number}: expected to decode, got {rejection}"),
         }
     }
@@ -34,13 +44,27 @@ fn tiny_example_lines_decode_or_reject_as_the_readme_says() {
 
 #[test]
 fn tiny_example_details_say_what_and_where() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/examples/tiny/events.jsonl");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/examples/tiny/events.jsonl"
+    );
     let text = std::fs::read_to_string(path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    let detail = |number: usize| decode(lines[number - 1].as_bytes(), 65536).unwrap_err().detail;
+    let detail = |number: usize| {
+        decode(lines[number - 1].as_bytes(), 65536)
+            .unwrap_err()
+            .detail
+    };
     assert_eq!(detail(12), r#"missing field "warehouse""#);
-    assert_eq!(detail(17), r#"quantity: expected an integer from 1 to 1000000, got "10""#);
+    assert_eq!(
+        detail(17),
+        r#"quantity: expected an integer from 1 to 1000000, got "10""#
+    );
     assert_eq!(detail(21), r#"duplicate field "order_id""#);
     assert_eq!(detail(23), "expected a JSON object, got an array");
-    assert!(detail(33).starts_with("occurred_at: expected an RFC 3339 timestamp"), "{}", detail(33));
+    assert!(
+        detail(33).starts_with("occurred_at: expected an RFC 3339 timestamp"),
+        "{}",
+        detail(33)
+    );
 }

@@ -107,7 +107,10 @@ pub enum Threshold {
 
 impl Threshold {
     pub fn needs_baseline(self) -> bool {
-        matches!(self, Threshold::AboveBaselineBy(_) | Threshold::BelowBaselineBy(_))
+        matches!(
+            self,
+            Threshold::AboveBaselineBy(_) | Threshold::BelowBaselineBy(_)
+        )
     }
 
     /// The number the value is compared with, given the baseline value.
@@ -121,7 +124,9 @@ impl Threshold {
 
     /// Whether `value` is in the band; `above` is strict `>`, `below` strict `<`.
     pub fn holds(self, value: f64, baseline: Option<f64>) -> bool {
-        let Some(limit) = self.limit(baseline) else { return false };
+        let Some(limit) = self.limit(baseline) else {
+            return false;
+        };
         match self {
             Threshold::Above(_) | Threshold::AboveBaselineBy(_) => value > limit,
             Threshold::Below(_) | Threshold::BelowBaselineBy(_) => value < limit,
@@ -225,7 +230,9 @@ fn one() -> u64 {
 impl RuleConfig {
     /// The rule's window; `None` for gauges, which have none.
     pub fn window(&self) -> Option<&Span> {
-        (self.kpi.kind() != KpiKind::Gauge).then_some(self.window.as_ref()).flatten()
+        (self.kpi.kind() != KpiKind::Gauge)
+            .then_some(self.window.as_ref())
+            .flatten()
     }
 
     pub fn yellow_threshold(&self) -> Option<Threshold> {
@@ -250,7 +257,9 @@ impl RuleConfig {
 
     /// `recover_for`, default: the same as `for`.
     pub fn recover_for_nanos(&self) -> Nanos {
-        self.recover_for.as_ref().map_or(self.for_nanos(), Span::nanos)
+        self.recover_for
+            .as_ref()
+            .map_or(self.for_nanos(), Span::nanos)
     }
 
     /// The baseline window (defaults to the rule's window) and offset.
@@ -336,7 +345,10 @@ impl Config {
         }
         for file in files {
             if !file.exists() {
-                return Err(ConfigError::Parse(format!("{}: no such file", file.display())));
+                return Err(ConfigError::Parse(format!(
+                    "{}: no such file",
+                    file.display()
+                )));
             }
             figment = figment.merge(Toml::file_exact(file));
         }
@@ -387,7 +399,10 @@ impl Config {
             let at = format!("rule[{index}] ({})", rule.name);
             validate_name(&rule.name, &format!("{at}.name"), &mut errors);
             if !names.insert(rule.name.as_str()) {
-                errors.push(format!("{at}.name: another rule is already named {:?}", rule.name));
+                errors.push(format!(
+                    "{at}.name: another rule is already named {:?}",
+                    rule.name
+                ));
             }
             let kind = rule.kpi.kind();
             if !rule.kpi.scopes().contains(&rule.scope) {
@@ -405,7 +420,11 @@ impl Config {
                 } else {
                     "value"
                 };
-                errors.push(format!("{at}.stat: {} of {} is not available; use {hint}", rule.stat.as_str(), rule.kpi));
+                errors.push(format!(
+                    "{at}.stat: {} of {} is not available; use {hint}",
+                    rule.stat.as_str(),
+                    rule.kpi
+                ));
             }
             match (&rule.window, kind) {
                 (None, KpiKind::Ratio | KpiKind::Distribution) => {
@@ -423,9 +442,13 @@ impl Config {
                 if let Some(condition) = condition {
                     match condition.threshold() {
                         Ok(threshold) => {
-                            if let Threshold::AboveBaselineBy(r) | Threshold::BelowBaselineBy(r) = threshold {
+                            if let Threshold::AboveBaselineBy(r) | Threshold::BelowBaselineBy(r) =
+                                threshold
+                            {
                                 if !r.is_finite() || r < 0.0 {
-                                    errors.push(format!("{at}.{band}: the ratio must be finite and at least 0"));
+                                    errors.push(format!(
+                                        "{at}.{band}: the ratio must be finite and at least 0"
+                                    ));
                                 }
                             }
                         }
@@ -434,10 +457,16 @@ impl Config {
                 }
             }
             if rule.needs_baseline() && rule.baseline.is_none() {
-                errors.push(format!("{at}.baseline: required by *_baseline_by (baseline = {{ offset = \"1d\" }})"));
+                errors.push(format!(
+                    "{at}.baseline: required by *_baseline_by (baseline = {{ offset = \"1d\" }})"
+                ));
             }
             if let Some(baseline) = &rule.baseline {
-                multiple_of_tick(&baseline.offset, format!("{at}.baseline.offset"), &mut errors);
+                multiple_of_tick(
+                    &baseline.offset,
+                    format!("{at}.baseline.offset"),
+                    &mut errors,
+                );
                 if baseline.offset.nanos() <= 0 {
                     errors.push(format!("{at}.baseline.offset: must be greater than 0"));
                 }
@@ -453,7 +482,9 @@ impl Config {
             }
             for notifier in &rule.notify {
                 if !self.notifiers.contains_key(notifier) {
-                    errors.push(format!("{at}.notify: no [notifier.{notifier}] is configured"));
+                    errors.push(format!(
+                        "{at}.notify: no [notifier.{notifier}] is configured"
+                    ));
                 }
             }
         }
@@ -462,7 +493,10 @@ impl Config {
             let at = format!("gate[{index}] ({})", gate.name);
             validate_name(&gate.name, &format!("{at}.name"), &mut errors);
             if !gate_names.insert(gate.name.as_str()) {
-                errors.push(format!("{at}.name: another gate is already named {:?}", gate.name));
+                errors.push(format!(
+                    "{at}.name: another gate is already named {:?}",
+                    gate.name
+                ));
             }
             if gate.rules.is_empty() {
                 errors.push(format!("{at}.rules: a gate needs at least one rule"));
@@ -486,7 +520,9 @@ impl Config {
             }
             for notifier in &gate.notify {
                 if !self.notifiers.contains_key(notifier) {
-                    errors.push(format!("{at}.notify: no [notifier.{notifier}] is configured"));
+                    errors.push(format!(
+                        "{at}.notify: no [notifier.{notifier}] is configured"
+                    ));
                 }
             }
         }
@@ -504,7 +540,9 @@ fn validate_name(name: &str, path: &str, errors: &mut Vec<String>) {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
     if !valid {
-        errors.push(format!("{path}: {name:?} must be non-empty and use only a-z, 0-9, _ and -"));
+        errors.push(format!(
+            "{path}: {name:?} must be non-empty and use only a-z, 0-9, _ and -"
+        ));
     }
 }
 

@@ -19,12 +19,14 @@ pub struct Span {
 impl Span {
     pub fn parse(text: &str) -> Result<Span, String> {
         let trimmed = text.trim();
-        let split = trimmed
-            .find(|c: char| !c.is_ascii_digit())
-            .ok_or_else(|| format!("duration {text:?} has no unit; write it like 30s, 5m, 2h or 7d"))?;
+        let split = trimmed.find(|c: char| !c.is_ascii_digit()).ok_or_else(|| {
+            format!("duration {text:?} has no unit; write it like 30s, 5m, 2h or 7d")
+        })?;
         let (digits, unit) = trimmed.split_at(split);
         if digits.is_empty() {
-            return Err(format!("duration {text:?} must start with a whole number, like 5m"));
+            return Err(format!(
+                "duration {text:?} must start with a whole number, like 5m"
+            ));
         }
         let amount: i64 = digits
             .parse()
@@ -35,12 +37,19 @@ impl Span {
             "m" => 60 * NANOS_PER_SECOND,
             "h" => 3600 * NANOS_PER_SECOND,
             "d" => 86_400 * NANOS_PER_SECOND,
-            _ => return Err(format!("duration {text:?} has unknown unit {unit:?}; use ms, s, m, h or d")),
+            _ => {
+                return Err(format!(
+                    "duration {text:?} has unknown unit {unit:?}; use ms, s, m, h or d"
+                ))
+            }
         };
         let nanos = amount
             .checked_mul(unit_nanos)
             .ok_or_else(|| format!("duration {text:?} is too large"))?;
-        Ok(Span { nanos, text: trimmed.to_string() })
+        Ok(Span {
+            nanos,
+            text: trimmed.to_string(),
+        })
     }
 
     pub fn nanos(&self) -> Nanos {
@@ -105,7 +114,10 @@ mod tests {
         assert_eq!(Span::parse("30s").unwrap().nanos(), 30 * NANOS_PER_SECOND);
         assert_eq!(Span::parse("5m").unwrap().nanos(), 300 * NANOS_PER_SECOND);
         assert_eq!(Span::parse("2h").unwrap().nanos(), 7200 * NANOS_PER_SECOND);
-        assert_eq!(Span::parse("7d").unwrap().nanos(), 7 * 86_400 * NANOS_PER_SECOND);
+        assert_eq!(
+            Span::parse("7d").unwrap().nanos(),
+            7 * 86_400 * NANOS_PER_SECOND
+        );
         assert_eq!(Span::parse("5m").unwrap().text(), "5m");
     }
 

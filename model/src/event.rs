@@ -2,14 +2,16 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::time::Nanos;
 
 /// Money in nano-units (10⁻⁹), so sums are exact integers whatever the
 /// arrival order (contract section 9 allows decimal or double; decimal makes
 /// two runs of tripgate agree to the last bit).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Money(pub i64);
 
 impl Money {
@@ -22,7 +24,7 @@ impl Money {
 }
 
 /// A ticket's priority (a closed enum in the contract).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     Low,
@@ -53,7 +55,7 @@ impl Priority {
 }
 
 /// One line of an order.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Line {
     pub sku: String,
     pub quantity: u32,
@@ -62,7 +64,7 @@ pub struct Line {
 }
 
 /// What happened, with the fields its type requires.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum EventBody {
     OrderPlaced {
         order_id: String,
@@ -72,15 +74,42 @@ pub enum EventBody {
         promised_by: Nanos,
         lines: Vec<Line>,
     },
-    OrderCancelled { order_id: String },
-    OrderRefunded { order_id: String, amount: Money },
-    OrderChargeback { order_id: String, amount: Money },
-    Shipped { order_id: String, carrier: String },
-    Delivered { order_id: String },
-    DefectReported { order_id: String, sku: String, quantity: u32, reason: String },
-    TicketOpened { ticket_id: String, category: String, priority: Priority, order_id: Option<String> },
-    TicketFirstResponse { ticket_id: String },
-    TicketResolved { ticket_id: String },
+    OrderCancelled {
+        order_id: String,
+    },
+    OrderRefunded {
+        order_id: String,
+        amount: Money,
+    },
+    OrderChargeback {
+        order_id: String,
+        amount: Money,
+    },
+    Shipped {
+        order_id: String,
+        carrier: String,
+    },
+    Delivered {
+        order_id: String,
+    },
+    DefectReported {
+        order_id: String,
+        sku: String,
+        quantity: u32,
+        reason: String,
+    },
+    TicketOpened {
+        ticket_id: String,
+        category: String,
+        priority: Priority,
+        order_id: Option<String>,
+    },
+    TicketFirstResponse {
+        ticket_id: String,
+    },
+    TicketResolved {
+        ticket_id: String,
+    },
 }
 
 impl EventBody {
@@ -119,7 +148,7 @@ impl EventBody {
 }
 
 /// A validated event.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub event_id: String,
     pub occurred_at: Nanos,
@@ -127,7 +156,7 @@ pub struct Event {
 }
 
 /// The closed set of rejection reasons (contract section 2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     TooLarge,
@@ -185,7 +214,10 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(reason: RejectReason, detail: impl Into<String>) -> Rejection {
-        Rejection { reason, detail: detail.into() }
+        Rejection {
+            reason,
+            detail: detail.into(),
+        }
     }
 }
 

@@ -8,7 +8,9 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
 
-use crate::catalog::{build_catalog, Sku, CHANNELS, LINE_COUNT_WEIGHTS, QUANTITY_WEIGHTS, REGIONS, WAREHOUSES};
+use crate::catalog::{
+    build_catalog, Sku, CHANNELS, LINE_COUNT_WEIGHTS, QUANTITY_WEIGHTS, REGIONS, WAREHOUSES,
+};
 use crate::dirt::Dirt;
 use crate::fulfillment::{CancelState, OrderLine, QueuedOrder, WarehouseState};
 use crate::rng::{splitmix64, Rng};
@@ -34,7 +36,11 @@ pub struct Controls {
 
 impl Default for Controls {
     fn default() -> Controls {
-        Controls { acquisition_throttle: 0.0, paused_skus: BTreeSet::new(), extra_capacity: 1.0 }
+        Controls {
+            acquisition_throttle: 0.0,
+            paused_skus: BTreeSet::new(),
+            extra_capacity: 1.0,
+        }
     }
 }
 
@@ -49,13 +55,34 @@ pub(crate) enum Action {
 
 /// An event that needs no state when it happens, only to be written.
 pub(crate) enum Fact {
-    Shipped { order: u64, carrier: usize },
-    Delivered { order: u64, on_time: bool },
-    Defect { order: u64, sku: usize, quantity: u32, reason: usize },
-    Refund { order: u64, cents: i64 },
-    Chargeback { order: u64, cents: i64 },
-    FirstResponse { ticket: u64 },
-    Resolved { ticket: u64 },
+    Shipped {
+        order: u64,
+        carrier: usize,
+    },
+    Delivered {
+        order: u64,
+        on_time: bool,
+    },
+    Defect {
+        order: u64,
+        sku: usize,
+        quantity: u32,
+        reason: usize,
+    },
+    Refund {
+        order: u64,
+        cents: i64,
+    },
+    Chargeback {
+        order: u64,
+        cents: i64,
+    },
+    FirstResponse {
+        ticket: u64,
+    },
+    Resolved {
+        ticket: u64,
+    },
 }
 
 struct Scheduled {
@@ -138,11 +165,18 @@ impl Business {
                 let sku = catalog.iter().position(|known| known.name == spike.sku)?;
                 let from = start + (spike.from_hours * NANOS_PER_HOUR as f64) as i64;
                 let until = start + (spike.until_hours * NANOS_PER_HOUR as f64) as i64;
-                Some(ActiveSpike { sku, from, until, probability: spike.probability })
+                Some(ActiveSpike {
+                    sku,
+                    from,
+                    until,
+                    probability: spike.probability,
+                })
             })
             .collect();
         // A separate stream for the dirt, so dirty and clean runs share their clean events.
-        let dirt = scenario.dirty.then(|| Dirt::new(splitmix64(seed ^ 0xD1A7_D1A7)));
+        let dirt = scenario
+            .dirty
+            .then(|| Dirt::new(splitmix64(seed ^ 0xD1A7_D1A7)));
         Business {
             scenario,
             rng: Rng::new(seed),
@@ -179,13 +213,21 @@ impl Business {
         let unthrottled = self.scenario.unthrottled_share.clamp(0.0, 1.0);
         self.demand_share = unthrottled + (1.0 - unthrottled) * (1.0 - throttle);
         self.capacity_multiplier = controls.extra_capacity.max(0.01);
-        let paused: Vec<bool> = self.catalog.iter().map(|sku| controls.paused_skus.contains(&sku.name)).collect();
+        let paused: Vec<bool> = self
+            .catalog
+            .iter()
+            .map(|sku| controls.paused_skus.contains(&sku.name))
+            .collect();
 
         let mut clock = self.now;
         while clock < until {
             let slot_end = self.next_minute(clock).min(until);
             let per_nano = self.demand_per_hour(clock) * self.demand_share / NANOS_PER_HOUR as f64;
-            let gap = if per_nano > 0.0 { self.rng.exponential(1.0 / per_nano) } else { f64::INFINITY };
+            let gap = if per_nano > 0.0 {
+                self.rng.exponential(1.0 / per_nano)
+            } else {
+                f64::INFINITY
+            };
             if gap >= (slot_end - clock) as f64 {
                 clock = slot_end;
                 continue;
@@ -216,10 +258,15 @@ impl Business {
             .map(|(index, name)| WarehouseStatus {
                 name: (*name).to_string(),
                 backlog: self.warehouses[index].queue.len(),
-                capacity_per_hour: self.scenario.warehouse_capacity_per_hour[index] * self.capacity_multiplier,
+                capacity_per_hour: self.scenario.warehouse_capacity_per_hour[index]
+                    * self.capacity_multiplier,
                 demand_per_hour: demand
                     * self.demand_share
-                    * REGIONS.iter().filter(|region| region.warehouse == index).map(|region| region.share).sum::<f64>(),
+                    * REGIONS
+                        .iter()
+                        .filter(|region| region.warehouse == index)
+                        .map(|region| region.share)
+                        .sum::<f64>(),
             })
             .collect();
         let active_defect_spikes = self
@@ -244,13 +291,29 @@ impl Business {
     pub(crate) fn schedule(&mut self, at: i64, action: Action) {
         let sequence = self.next_sequence;
         self.next_sequence += 1;
-        self.agenda.push(Scheduled { at, sequence, action });
+        self.agenda.push(Scheduled {
+            at,
+            sequence,
+            action,
+        });
     }
 
     /// A business duration (written for real days) scaled to this scenario, in whole
     /// milliseconds so every timestamp is exact at millisecond precision.
     pub(crate) fn business_duration(&self, hours: f64) -> i64 {
         milliseconds(hours * self.scenario.time_scale * NANOS_PER_HOUR as f64)
+    }
+
+    /// A business duration drawn uniformly between two lengths in hours, at least 1 ms so that
+    /// whatever it schedules lies strictly after now.
+    pub(crate) fn duration_between(&mut self, shortest_hours: f64, longest_hours: f64) -> i64 {
+        let hours = self.rng.uniform(shortest_hours, longest_hours);
+        self.business_duration(hours).max(NANOS_PER_MILLI)
+    }
+
+    pub(crate) fn exponential_duration(&mut self, mean_hours: f64) -> i64 {
+        let hours = self.rng.exponential(mean_hours);
+        self.business_duration(hours).max(NANOS_PER_MILLI)
     }
 
     pub(crate) fn emit(&mut self, at: i64, line: String, out: &mut Vec<String>) {
@@ -304,18 +367,25 @@ impl Business {
         self.counters.orders_placed += 1;
         let promised_by = at + self.business_duration(REGIONS[region].promise_hours);
         let cancel_at = if self.rng.chance(self.scenario.cancel_request_share) {
-            Some(at + self.business_duration(self.rng.exponential(2.0)).max(NANOS_PER_MILLI))
+            Some(at + self.exponential_duration(2.0))
         } else {
             None
         };
-        let order = QueuedOrder { number, region, channel, promised_by, cancel_at, lines };
+        let order = QueuedOrder {
+            number,
+            region,
+            channel,
+            promised_by,
+            cancel_at,
+            lines,
+        };
         let line = self.write_placed(at, &order);
         self.emit(at, line, out);
         if let Some(cancel_at) = cancel_at {
             self.schedule(cancel_at, Action::CancelRequest { order: number });
         }
         if self.rng.chance(self.scenario.ticket_share) {
-            let opens_at = at + self.business_duration(self.rng.uniform(0.1, 48.0)).max(NANOS_PER_MILLI);
+            let opens_at = at + self.duration_between(0.1, 48.0);
             self.routine_ticket(opens_at, number);
         }
         self.enqueue_order(order, at);
@@ -324,7 +394,9 @@ impl Business {
     fn draw_sku(&mut self) -> usize {
         let total = self.popularity_sums.last().copied().unwrap_or(0.0);
         let target = self.rng.unit() * total;
-        self.popularity_sums.partition_point(|&sum| sum <= target).min(self.catalog.len() - 1)
+        self.popularity_sums
+            .partition_point(|&sum| sum <= target)
+            .min(self.catalog.len() - 1)
     }
 
     fn demand_per_hour(&self, at: i64) -> f64 {
@@ -333,7 +405,11 @@ impl Business {
         let draw = (splitmix64(self.seed ^ splitmix64(day)) >> 11) as f64 / (1u64 << 53) as f64;
         let day_factor = 1.0 + self.scenario.day_to_day_variation * (2.0 * draw - 1.0);
         let hour_of_day = at.rem_euclid(NANOS_PER_DAY) as f64 / NANOS_PER_HOUR as f64;
-        self.scenario.demand_per_hour(since_start as f64 / NANOS_PER_HOUR as f64, hour_of_day, day_factor)
+        self.scenario.demand_per_hour(
+            since_start as f64 / NANOS_PER_HOUR as f64,
+            hour_of_day,
+            day_factor,
+        )
     }
 
     fn next_minute(&self, at: i64) -> i64 {

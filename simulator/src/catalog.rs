@@ -19,10 +19,34 @@ pub(crate) struct Region {
 }
 
 pub(crate) const REGIONS: [Region; 4] = [
-    Region { name: "us-east", share: 0.35, warehouse: 0, promise_hours: 48.0, transit_extra_hours: 2.0 },
-    Region { name: "us-central", share: 0.20, warehouse: 1, promise_hours: 54.0, transit_extra_hours: 6.0 },
-    Region { name: "us-south", share: 0.20, warehouse: 1, promise_hours: 60.0, transit_extra_hours: 8.0 },
-    Region { name: "us-west", share: 0.25, warehouse: 2, promise_hours: 54.0, transit_extra_hours: 4.0 },
+    Region {
+        name: "us-east",
+        share: 0.35,
+        warehouse: 0,
+        promise_hours: 48.0,
+        transit_extra_hours: 2.0,
+    },
+    Region {
+        name: "us-central",
+        share: 0.20,
+        warehouse: 1,
+        promise_hours: 54.0,
+        transit_extra_hours: 6.0,
+    },
+    Region {
+        name: "us-south",
+        share: 0.20,
+        warehouse: 1,
+        promise_hours: 60.0,
+        transit_extra_hours: 8.0,
+    },
+    Region {
+        name: "us-west",
+        share: 0.25,
+        warehouse: 2,
+        promise_hours: 54.0,
+        transit_extra_hours: 4.0,
+    },
 ];
 
 /// Warehouse names, in the order of `Scenario::warehouse_capacity_per_hour`.
@@ -38,9 +62,24 @@ pub(crate) struct Channel {
 }
 
 pub(crate) const CHANNELS: [Channel; 3] = [
-    Channel { name: "web", share: 0.5, refund_factor: 1.0, chargeback_factor: 1.0 },
-    Channel { name: "app", share: 0.3, refund_factor: 0.8, chargeback_factor: 0.5 },
-    Channel { name: "marketplace", share: 0.2, refund_factor: 1.3, chargeback_factor: 2.0 },
+    Channel {
+        name: "web",
+        share: 0.5,
+        refund_factor: 1.0,
+        chargeback_factor: 1.0,
+    },
+    Channel {
+        name: "app",
+        share: 0.3,
+        refund_factor: 0.8,
+        chargeback_factor: 0.5,
+    },
+    Channel {
+        name: "marketplace",
+        share: 0.2,
+        refund_factor: 1.3,
+        chargeback_factor: 2.0,
+    },
 ];
 
 pub(crate) struct Carrier {
@@ -51,9 +90,21 @@ pub(crate) struct Carrier {
 }
 
 pub(crate) const CARRIERS: [Carrier; 3] = [
-    Carrier { name: "fastship", share: 0.30, transit_hours: 18.0 },
-    Carrier { name: "parcelco", share: 0.45, transit_hours: 26.0 },
-    Carrier { name: "econoline", share: 0.25, transit_hours: 34.0 },
+    Carrier {
+        name: "fastship",
+        share: 0.30,
+        transit_hours: 18.0,
+    },
+    Carrier {
+        name: "parcelco",
+        share: 0.45,
+        transit_hours: 26.0,
+    },
+    Carrier {
+        name: "econoline",
+        share: 0.25,
+        transit_hours: 34.0,
+    },
 ];
 
 /// Ticket categories with their weight among tickets nobody caused on purpose, the chance
@@ -70,10 +121,30 @@ pub(crate) const SHIPPING: usize = 1;
 pub(crate) const PRODUCT: usize = 2;
 
 pub(crate) const CATEGORIES: [Category; 4] = [
-    Category { name: "billing", weight: 0.30, linked_share: 0.7, resolution_hours: (0.5, 24.0) },
-    Category { name: "shipping", weight: 0.25, linked_share: 0.9, resolution_hours: (1.0, 48.0) },
-    Category { name: "product", weight: 0.20, linked_share: 0.8, resolution_hours: (2.0, 72.0) },
-    Category { name: "account", weight: 0.25, linked_share: 0.1, resolution_hours: (0.2, 12.0) },
+    Category {
+        name: "billing",
+        weight: 0.30,
+        linked_share: 0.7,
+        resolution_hours: (0.5, 24.0),
+    },
+    Category {
+        name: "shipping",
+        weight: 0.25,
+        linked_share: 0.9,
+        resolution_hours: (1.0, 48.0),
+    },
+    Category {
+        name: "product",
+        weight: 0.20,
+        linked_share: 0.8,
+        resolution_hours: (2.0, 72.0),
+    },
+    Category {
+        name: "account",
+        weight: 0.25,
+        linked_share: 0.1,
+        resolution_hours: (0.2, 12.0),
+    },
 ];
 
 /// Contract priorities, lowest first; support serves the highest non-empty one first.
@@ -82,7 +153,8 @@ pub(crate) const ROUTINE_PRIORITY_WEIGHTS: [f64; 4] = [0.30, 0.45, 0.20, 0.05];
 /// A late order or a chargeback makes customers louder.
 pub(crate) const ESCALATED_PRIORITY_WEIGHTS: [f64; 4] = [0.0, 0.3, 0.5, 0.2];
 
-pub(crate) const DEFECT_REASONS: [&str; 4] = ["damaged", "defective", "wrong_item", "missing_parts"];
+pub(crate) const DEFECT_REASONS: [&str; 4] =
+    ["damaged", "defective", "wrong_item", "missing_parts"];
 
 /// Order shape: how many lines (1 to 5) and how many units per line (1 to 3).
 pub(crate) const LINE_COUNT_WEIGHTS: [f64; 5] = [0.45, 0.25, 0.15, 0.10, 0.05];
@@ -118,7 +190,13 @@ pub(crate) fn build_catalog() -> Vec<Sku> {
             if name == SPIKE_SKU {
                 popularity = 1.5;
             }
-            Sku { name, price_cents, cost_cents, defect_probability, popularity }
+            Sku {
+                name,
+                price_cents,
+                cost_cents,
+                defect_probability,
+                popularity,
+            }
         })
         .collect()
 }
@@ -133,7 +211,10 @@ mod tests {
         assert_eq!(catalog.len(), SKU_COUNT);
         assert_eq!(catalog[16].name, SPIKE_SKU);
         for sku in &catalog {
-            assert!(sku.cost_cents > 0 && sku.cost_cents < sku.price_cents, "{sku:?}");
+            assert!(
+                sku.cost_cents > 0 && sku.cost_cents < sku.price_cents,
+                "{sku:?}"
+            );
             assert!(sku.price_cents < 26_000);
         }
         assert_eq!(build_catalog()[3].price_cents, catalog[3].price_cents);

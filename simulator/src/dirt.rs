@@ -26,7 +26,11 @@ pub(crate) struct Dirt {
 
 impl Dirt {
     pub(crate) fn new(seed: u64) -> Dirt {
-        Dirt { rng: Rng::new(seed), held: BinaryHeap::new(), next_sequence: 0 }
+        Dirt {
+            rng: Rng::new(seed),
+            held: BinaryHeap::new(),
+            next_sequence: 0,
+        }
     }
 
     pub(crate) fn emit(&mut self, at: i64, line: String, out: &mut Vec<String>) {
@@ -49,7 +53,11 @@ impl Dirt {
 
     /// Emits every held line due by `until`.
     pub(crate) fn release(&mut self, until: i64, out: &mut Vec<String>) {
-        while self.held.peek().is_some_and(|Reverse((due, _, _))| *due <= until) {
+        while self
+            .held
+            .peek()
+            .is_some_and(|Reverse((due, _, _))| *due <= until)
+        {
             if let Some(Reverse((_, _, line))) = self.held.pop() {
                 out.push(line);
             }
@@ -57,7 +65,8 @@ impl Dirt {
     }
 
     fn delay(&mut self, shortest_millis: u64, longest_millis: u64) -> i64 {
-        let millis = shortest_millis + self.rng.below((longest_millis - shortest_millis) as usize) as u64;
+        let millis =
+            shortest_millis + self.rng.below((longest_millis - shortest_millis) as usize) as u64;
         millis as i64 * NANOS_PER_MILLI
     }
 
@@ -77,15 +86,24 @@ fn corrupt(line: &str, kind: usize) -> String {
     if kind == 2 {
         if let Some(field) = line.find("\"quantity\":") {
             let value_start = field + "\"quantity\":".len();
-            let value_end = line[value_start..].find([',', '}']).map_or(line.len(), |end| value_start + end);
-            return format!("{}\"{}\"{}", &line[..value_start], &line[value_start..value_end], &line[value_end..]);
+            let value_end = line[value_start..]
+                .find([',', '}'])
+                .map_or(line.len(), |end| value_start + end);
+            return format!(
+                "{}\"{}\"{}",
+                &line[..value_start],
+                &line[value_start..value_end],
+                &line[value_end..]
+            );
         }
     }
     let Some(field) = line.find(",\"occurred_at\":\"") else {
         return line[..line.len() / 2].to_string();
     };
     let value_start = field + ",\"occurred_at\":\"".len();
-    let value_end = line[value_start..].find('"').map_or(line.len(), |end| value_start + end + 1);
+    let value_end = line[value_start..]
+        .find('"')
+        .map_or(line.len(), |end| value_start + end + 1);
     format!("{}{}", &line[..field], &line[value_end..])
 }
 

@@ -1,9 +1,12 @@
 //! The contract's event lines (section 1), one writer per kind of happening.
 
 use crate::business::{Business, Fact};
-use crate::catalog::{CARRIERS, CATEGORIES, CHANNELS, DEFECT_REASONS, PRIORITIES, REGIONS, WAREHOUSES};
+use crate::catalog::{
+    CARRIERS, CATEGORIES, CHANNELS, DEFECT_REASONS, PRIORITIES, REGIONS, WAREHOUSES,
+};
 use crate::format::{
-    push_integer_field, push_money_field, push_numbered_id, push_text, push_timestamp_field, start_event,
+    push_integer_field, push_money_field, push_numbered_id, push_text, push_timestamp_field,
+    start_event,
 };
 use crate::fulfillment::QueuedOrder;
 use crate::support::PendingTicket;
@@ -31,7 +34,11 @@ impl Business {
         line.push_str(",\"lines\":[");
         for (index, order_line) in order.lines.iter().enumerate() {
             let sku = &self.catalog[order_line.sku];
-            line.push_str(if index == 0 { "{\"sku\":\"" } else { ",{\"sku\":\"" });
+            line.push_str(if index == 0 {
+                "{\"sku\":\""
+            } else {
+                ",{\"sku\":\""
+            });
             line.push_str(&sku.name);
             line.push('"');
             push_integer_field(&mut line, "quantity", u64::from(order_line.quantity));
@@ -50,7 +57,12 @@ impl Business {
         line
     }
 
-    pub(crate) fn write_ticket_opened(&mut self, at: i64, number: u64, ticket: &PendingTicket) -> String {
+    pub(crate) fn write_ticket_opened(
+        &mut self,
+        at: i64,
+        number: u64,
+        ticket: &PendingTicket,
+    ) -> String {
         let mut line = self.begin_event("ticket.opened", at);
         push_numbered_id(&mut line, "ticket_id", TICKET_PREFIX, number);
         push_text(&mut line, "category", CATEGORIES[ticket.category].name);
@@ -74,7 +86,12 @@ impl Business {
                 line = self.begin_event("fulfillment.delivered", at);
                 push_numbered_id(&mut line, "order_id", ORDER_PREFIX, order);
             }
-            Fact::Defect { order, sku, quantity, reason } => {
+            Fact::Defect {
+                order,
+                sku,
+                quantity,
+                reason,
+            } => {
                 line = self.begin_event("fulfillment.defect_reported", at);
                 push_numbered_id(&mut line, "order_id", ORDER_PREFIX, order);
                 push_text(&mut line, "sku", &self.catalog[sku].name);

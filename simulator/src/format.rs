@@ -37,11 +37,16 @@ fn civil_from_days(days: i64) -> (i64, u64, u64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let shifted_month = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month as u64, day as u64)
 }
@@ -142,11 +147,11 @@ mod tests {
     fn timestamps_round_trip_through_the_contract_parser() {
         let samples = [
             0,
-            1_735_689_600_000_000_000,     // 2025-01-01
-            1_709_164_800_123_000_000,     // 2024-02-29, a leap day
-            4_102_444_799_999_000_000,     // 2099-12-31T23:59:59.999
-            1_735_689_600_000_000_001,     // not whole milliseconds
-            951_782_400_000_000_000 - 1,   // just before 2000-02-29
+            1_735_689_600_000_000_000,   // 2025-01-01
+            1_709_164_800_123_000_000,   // 2024-02-29, a leap day
+            4_102_444_799_999_000_000,   // 2099-12-31T23:59:59.999
+            1_735_689_600_000_000_001,   // not whole milliseconds
+            951_782_400_000_000_000 - 1, // just before 2000-02-29
         ];
         for nanos in samples {
             let mut text = String::new();

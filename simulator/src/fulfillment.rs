@@ -69,10 +69,12 @@ impl Business {
             return;
         }
         self.warehouses[warehouse].picking = true;
-        let per_hour = self.scenario.warehouse_capacity_per_hour[warehouse] * self.capacity_multiplier;
+        let per_hour =
+            self.scenario.warehouse_capacity_per_hour[warehouse] * self.capacity_multiplier;
         let mean_nanos = NANOS_PER_HOUR as f64 / per_hour.max(1e-3);
         // Jitter keeps picks from ticking like a clock while keeping the mean at capacity.
-        let nanos = crate::business::milliseconds(mean_nanos * self.rng.uniform(0.5, 1.5)).max(NANOS_PER_MILLI);
+        let nanos = crate::business::milliseconds(mean_nanos * self.rng.uniform(0.5, 1.5))
+            .max(NANOS_PER_MILLI);
         self.schedule(at + nanos, Action::PickDone { warehouse });
     }
 
@@ -101,51 +103,80 @@ impl Business {
     }
 
     fn ship(&mut self, order: QueuedOrder, picked_at: i64) {
-        let shipped_at = picked_at + self.business_duration(self.rng.uniform(1.0, 4.0)).max(NANOS_PER_MILLI);
+        let shipped_at = picked_at + self.duration_between(1.0, 4.0);
         if let Some(cancel_at) = order.cancel_at {
             match self.cancellations.remove(&order.number) {
                 Some(CancelState::Cancelled) => return,
                 _ if cancel_at < shipped_at => {
-                    self.cancellations.insert(order.number, CancelState::BeforeShipping);
+                    self.cancellations
+                        .insert(order.number, CancelState::BeforeShipping);
                     return;
                 }
                 _ => {
-                    self.cancellations.insert(order.number, CancelState::TooLate);
+                    self.cancellations
+                        .insert(order.number, CancelState::TooLate);
                 }
             }
         }
         let region = &REGIONS[order.region];
         let carrier = self.rng.weighted(&CARRIERS.map(|carrier| carrier.share));
-        let mut transit_hours = (CARRIERS[carrier].transit_hours + region.transit_extra_hours) * self.rng.uniform(0.85, 1.25);
+        let mut transit_hours = (CARRIERS[carrier].transit_hours + region.transit_extra_hours)
+            * self.rng.uniform(0.85, 1.25);
         // Carrier exceptions (lost scans, missed connections) give even a healthy business a
         // tail of late deliveries.
-        if self.rng.chance(0.02) {
+        if self.rng.chance(0.03) {
             transit_hours += self.rng.uniform(12.0, 48.0);
         }
         let delivered_at = shipped_at + self.business_duration(transit_hours).max(NANOS_PER_MILLI);
         let on_time = delivered_at <= order.promised_by;
-        self.schedule(shipped_at, Action::Emit(Fact::Shipped { order: order.number, carrier }));
-        self.schedule(delivered_at, Action::Emit(Fact::Delivered { order: order.number, on_time }));
+        self.schedule(
+            shipped_at,
+            Action::Emit(Fact::Shipped {
+                order: order.number,
+                carrier,
+            }),
+        );
+        self.schedule(
+            delivered_at,
+            Action::Emit(Fact::Delivered {
+                order: order.number,
+                on_time,
+            }),
+        );
         self.schedule_aftermath(&order, shipped_at, delivered_at, on_time, picked_at);
     }
 
     /// Defects, refunds, chargebacks and complaints, decided when the order ships: the
     /// order's lines are at hand then, so nothing about it has to be kept until delivery.
-    fn schedule_aftermath(&mut self, order: &QueuedOrder, shipped_at: i64, delivered_at: i64, on_time: bool, now: i64) {
+    fn schedule_aftermath(
+        &mut self,
+        order: &QueuedOrder,
+        shipped_at: i64,
+        delivered_at: i64,
+        on_time: bool,
+        now: i64,
+    ) {
         let mut defective_cents = 0;
         for line in &order.lines {
             let probability = self.defect_probability(line.sku, shipped_at);
-            let defective = (0..line.quantity).filter(|_| self.rng.chance(probability)).count() as u32;
+            let defective = (0..line.quantity)
+                .filter(|_| self.rng.chance(probability))
+                .count() as u32;
             if defective == 0 {
                 continue;
             }
             defective_cents += i64::from(defective) * self.catalog[line.sku].price_cents;
             let reason = self.rng.below(DEFECT_REASONS.len());
-            let reported_at = delivered_at + self.business_duration(self.rng.uniform(0.5, 24.0));
-            let fact = Fact::Defect { order: order.number, sku: line.sku, quantity: defective, reason };
+            let reported_at = delivered_at + self.duration_between(0.5, 24.0);
+            let fact = Fact::Defect {
+                order: order.number,
+                sku: line.sku,
+                quantity: defective,
+                reason,
+            };
             self.schedule(reported_at, Action::Emit(fact));
             if self.rng.chance(0.5) {
-                let opens_at = reported_at + self.business_duration(self.rng.uniform(0.0, 2.0));
+                let opens_at = reported_at + self.duration_between(0.0, 2.0);
                 self.caused_ticket(opens_at, PRODUCT, Loudness::Routine, order.number);
             }
         }
@@ -158,7 +189,10 @@ impl Business {
             .sum();
         let refund = if defective_cents > 0 && self.rng.chance(0.6) {
             Some((defective_cents, self.rng.uniform(12.0, 168.0)))
-        } else if self.rng.chance(self.scenario.refund_share * channel.refund_factor) {
+        } else if self
+            .rng
+            .chance(self.scenario.refund_share * channel.refund_factor)
+        {
             // Half return everything; the others one line.
             let line = &order.lines[self.rng.below(order.lines.len())];
             let cents = if self.rng.chance(0.5) {
@@ -172,24 +206,46 @@ impl Business {
         };
         if let Some((cents, after_hours)) = refund {
             let refunded_at = delivered_at + self.business_duration(after_hours);
-            self.schedule(refunded_at, Action::Emit(Fact::Refund { order: order.number, cents }));
+            self.schedule(
+                refunded_at,
+                Action::Emit(Fact::Refund {
+                    order: order.number,
+                    cents,
+                }),
+            );
             if self.rng.chance(0.2) {
-                self.caused_ticket(refunded_at + self.business_duration(1.0), BILLING, Loudness::Routine, order.number);
+                self.caused_ticket(
+                    refunded_at + self.business_duration(1.0),
+                    BILLING,
+                    Loudness::Routine,
+                    order.number,
+                );
             }
         }
-        if self.rng.chance(self.scenario.chargeback_share * channel.chargeback_factor) {
-            let charged_back_at = delivered_at + self.business_duration(self.rng.uniform(120.0, 600.0));
-            let fact = Fact::Chargeback { order: order.number, cents: total_cents };
+        if self
+            .rng
+            .chance(self.scenario.chargeback_share * channel.chargeback_factor)
+        {
+            let charged_back_at = delivered_at + self.duration_between(120.0, 600.0);
+            let fact = Fact::Chargeback {
+                order: order.number,
+                cents: total_cents,
+            };
             self.schedule(charged_back_at, Action::Emit(fact));
             if self.rng.chance(0.5) {
-                let opens_at = charged_back_at + self.business_duration(self.rng.uniform(0.0, 24.0));
+                let opens_at = charged_back_at + self.duration_between(0.0, 24.0);
                 self.caused_ticket(opens_at, BILLING, Loudness::Escalated, order.number);
             }
         }
         // Customers whose parcel is overdue ask where it is.
         if !on_time && self.rng.chance(0.3) {
-            let opens_at = order.promised_by.max(now) + self.business_duration(self.rng.uniform(0.25, 4.0));
-            self.caused_ticket(opens_at.max(now + NANOS_PER_MILLI), SHIPPING, Loudness::Escalated, order.number);
+            let opens_at = order.promised_by.max(now) + self.duration_between(0.25, 4.0);
+            self.caused_ticket(
+                opens_at.max(now + NANOS_PER_MILLI),
+                SHIPPING,
+                Loudness::Escalated,
+                order.number,
+            );
         }
     }
 
@@ -197,6 +253,8 @@ impl Business {
         self.spikes
             .iter()
             .find(|spike| spike.sku == sku && spike.from <= shipped_at && shipped_at < spike.until)
-            .map_or(self.catalog[sku].defect_probability, |spike| spike.probability)
+            .map_or(self.catalog[sku].defect_probability, |spike| {
+                spike.probability
+            })
     }
 }

@@ -100,23 +100,24 @@ impl Scenario {
         }
     }
 
-    /// A two-minute demo story over a few simulated hours. Days are compressed 48-fold
-    /// (a 2-day promise becomes an hour), so deliveries react within minutes. Demand starts at
-    /// 500 orders/h and doubles every 45 minutes up to 1600/h: every warehouse saturates
-    /// between about 40 and 55 minutes in (wh-west first), queues grow and on-time delivery
-    /// collapses in the second and third hour. Halving demand (throttle 0.5) brings it back
-    /// under capacity. `SKU-017` has a bad batch from 0:30 to 1:45.
+    /// A two-minute demo story over a few simulated hours. Business days are compressed
+    /// 72-fold (a 2-day promise becomes 40 minutes), so deliveries react within minutes.
+    /// Demand starts at 600 orders/h and doubles every 30 minutes up to 1800/h: the warehouses
+    /// (1090/h in all) saturate between about 20 and 30 minutes in (wh-west first), queues
+    /// grow, and the hourly on-time rate falls below 95% at about 1:40 and below 80% at about
+    /// 1:55. Halving demand (throttle 0.5) brings every warehouse back under capacity.
+    /// `SKU-017` has a bad batch (25% of units defective) shipped from 0:30 to 1:45.
     pub fn demo() -> Scenario {
         Scenario {
-            base_orders_per_hour: 500.0,
-            growth_per_day: growth_per_day_doubling_every(0.75),
-            max_growth: 3.2,
+            base_orders_per_hour: 600.0,
+            growth_per_day: growth_per_day_doubling_every(0.5),
+            max_growth: 3.0,
             daily_amplitude: 0.0,
             day_to_day_variation: 0.0,
             unthrottled_share: 0.0,
-            warehouse_capacity_per_hour: [400.0, 420.0, 230.0],
+            warehouse_capacity_per_hour: [400.0, 440.0, 250.0],
             support_capacity_per_hour: 150.0,
-            time_scale: 1.0 / 48.0,
+            time_scale: 1.0 / 72.0,
             cancel_request_share: 0.028,
             refund_share: 0.02,
             chargeback_share: 0.003,
@@ -134,7 +135,9 @@ impl Scenario {
     /// Demand per hour `hours` after the start, before the throttle; `day_factor` is the
     /// day-to-day draw for that day.
     pub(crate) fn demand_per_hour(&self, hours: f64, hour_of_day: f64, day_factor: f64) -> f64 {
-        let growth = ((1.0 + self.growth_per_day).ln() * hours / HOURS_PER_DAY).exp().min(self.max_growth);
+        let growth = ((1.0 + self.growth_per_day).ln() * hours / HOURS_PER_DAY)
+            .exp()
+            .min(self.max_growth);
         let phase = (hour_of_day - 14.0) / HOURS_PER_DAY * std::f64::consts::TAU;
         let daily = 1.0 + self.daily_amplitude * phase.sin();
         (self.base_orders_per_hour * growth * daily * day_factor).max(0.0)
@@ -157,14 +160,17 @@ mod tests {
         let day0 = scenario.demand_per_hour(0.0, 14.0, 1.0);
         let day1 = scenario.demand_per_hour(24.0, 14.0, 1.0);
         assert!((day1 / day0 - 1.05).abs() < 1e-9);
-        assert!(scenario.demand_per_hour(6.0, 20.0, 1.0) > scenario.demand_per_hour(18.0, 8.0, 1.0) * 2.5);
+        assert!(
+            scenario.demand_per_hour(6.0, 20.0, 1.0)
+                > scenario.demand_per_hour(18.0, 8.0, 1.0) * 2.5
+        );
         assert_eq!(scenario.defect_spikes.len(), 1);
     }
 
     #[test]
-    fn demo_doubles_every_45_minutes_up_to_its_ceiling() {
+    fn demo_doubles_every_30_minutes_up_to_its_ceiling() {
         let scenario = Scenario::demo();
-        assert!((scenario.demand_per_hour(0.75, 3.0, 1.0) - 1000.0).abs() < 1e-6);
-        assert!((scenario.demand_per_hour(5.0, 3.0, 1.0) - 1600.0).abs() < 1e-6);
+        assert!((scenario.demand_per_hour(0.5, 3.0, 1.0) - 1200.0).abs() < 1e-6);
+        assert!((scenario.demand_per_hour(5.0, 3.0, 1.0) - 1800.0).abs() < 1e-6);
     }
 }

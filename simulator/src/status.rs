@@ -56,7 +56,10 @@ impl fmt::Display for BusinessStatus {
             write!(
                 formatter,
                 " | {} {:.0}/{:.0} per h, {} queued",
-                warehouse.name, warehouse.demand_per_hour, warehouse.capacity_per_hour, warehouse.backlog
+                warehouse.name,
+                warehouse.demand_per_hour,
+                warehouse.capacity_per_hour,
+                warehouse.backlog
             )?;
         }
         write!(formatter, " | support {} waiting", self.support_waiting)?;
@@ -65,7 +68,11 @@ impl fmt::Display for BusinessStatus {
             write!(formatter, " | on time so far {:.1}%", on_time * 100.0)?;
         }
         if !self.active_defect_spikes.is_empty() {
-            write!(formatter, " | defect spike: {}", self.active_defect_spikes.join(", "))?;
+            write!(
+                formatter,
+                " | defect spike: {}",
+                self.active_defect_spikes.join(", ")
+            )?;
         }
         Ok(())
     }

@@ -6,7 +6,9 @@
 use std::collections::VecDeque;
 
 use crate::business::{Action, Business, Fact, NANOS_PER_HOUR, NANOS_PER_MILLI};
-use crate::catalog::{CATEGORIES, ESCALATED_PRIORITY_WEIGHTS, PRIORITIES, ROUTINE_PRIORITY_WEIGHTS};
+use crate::catalog::{
+    CATEGORIES, ESCALATED_PRIORITY_WEIGHTS, PRIORITIES, ROUTINE_PRIORITY_WEIGHTS,
+};
 
 /// A ticket that will be opened; it gets its number when it opens, so ticket ids increase
 /// with time.
@@ -45,21 +47,37 @@ impl SupportState {
 impl Business {
     /// A ticket nobody caused on purpose: a question about an order, billing or the account.
     pub(crate) fn routine_ticket(&mut self, opens_at: i64, order: u64) {
-        let category = self.rng.weighted(&CATEGORIES.map(|category| category.weight));
+        let category = self
+            .rng
+            .weighted(&CATEGORIES.map(|category| category.weight));
         let linked = self.rng.chance(CATEGORIES[category].linked_share);
         let priority = self.rng.weighted(&ROUTINE_PRIORITY_WEIGHTS);
-        let ticket = PendingTicket { category, priority, order: linked.then_some(order) };
+        let ticket = PendingTicket {
+            category,
+            priority,
+            order: linked.then_some(order),
+        };
         self.schedule(opens_at, Action::OpenTicket(ticket));
     }
 
     /// A ticket caused by something that happened to an order; it always names the order.
-    pub(crate) fn caused_ticket(&mut self, opens_at: i64, category: usize, loudness: Loudness, order: u64) {
+    pub(crate) fn caused_ticket(
+        &mut self,
+        opens_at: i64,
+        category: usize,
+        loudness: Loudness,
+        order: u64,
+    ) {
         let weights = match loudness {
             Loudness::Routine => ROUTINE_PRIORITY_WEIGHTS,
             Loudness::Escalated => ESCALATED_PRIORITY_WEIGHTS,
         };
         let priority = self.rng.weighted(&weights);
-        let ticket = PendingTicket { category, priority, order: Some(order) };
+        let ticket = PendingTicket {
+            category,
+            priority,
+            order: Some(order),
+        };
         self.schedule(opens_at, Action::OpenTicket(ticket));
     }
 
@@ -69,7 +87,10 @@ impl Business {
         self.counters.tickets_opened += 1;
         let line = self.write_ticket_opened(at, number, &ticket);
         self.emit(at, line, out);
-        self.support.queues[ticket.priority].push_back(OpenTicket { number, category: ticket.category });
+        self.support.queues[ticket.priority].push_back(OpenTicket {
+            number,
+            category: ticket.category,
+        });
         if !self.support.busy {
             self.start_first_response(at);
         }
@@ -82,18 +103,35 @@ impl Business {
         }
         self.support.busy = true;
         let mean_nanos = NANOS_PER_HOUR as f64 / self.scenario.support_capacity_per_hour.max(1e-3);
-        let nanos = crate::business::milliseconds(mean_nanos * self.rng.uniform(0.5, 1.5)).max(NANOS_PER_MILLI);
+        let nanos = crate::business::milliseconds(mean_nanos * self.rng.uniform(0.5, 1.5))
+            .max(NANOS_PER_MILLI);
         self.schedule(at + nanos, Action::FirstResponseDone);
     }
 
     pub(crate) fn finish_first_response(&mut self, at: i64, out: &mut Vec<String>) {
         // The most urgent waiting ticket gets the answer, even if it arrived during the work.
-        if let Some(ticket) = self.support.queues.iter_mut().rev().find_map(VecDeque::pop_front) {
-            let line = self.write_fact(at, &Fact::FirstResponse { ticket: ticket.number });
+        if let Some(ticket) = self
+            .support
+            .queues
+            .iter_mut()
+            .rev()
+            .find_map(VecDeque::pop_front)
+        {
+            let line = self.write_fact(
+                at,
+                &Fact::FirstResponse {
+                    ticket: ticket.number,
+                },
+            );
             self.emit(at, line, out);
             let (shortest, longest) = CATEGORIES[ticket.category].resolution_hours;
-            let resolved_at = at + self.business_duration(self.rng.uniform(shortest, longest)).max(NANOS_PER_MILLI);
-            self.schedule(resolved_at, Action::Emit(Fact::Resolved { ticket: ticket.number }));
+            let resolved_at = at + self.duration_between(shortest, longest);
+            self.schedule(
+                resolved_at,
+                Action::Emit(Fact::Resolved {
+                    ticket: ticket.number,
+                }),
+            );
         }
         self.start_first_response(at);
     }

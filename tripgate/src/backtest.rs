@@ -18,7 +18,8 @@ pub fn run(events: &Path, config: &Config, out: &Path) -> anyhow::Result<Engine>
     let (input, size): (Box<dyn Read>, Option<u64>) = if events == Path::new("-") {
         (Box::new(io::stdin().lock()), None)
     } else {
-        let file = File::open(events).with_context(|| format!("cannot open events file {}", events.display()))?;
+        let file = File::open(events)
+            .with_context(|| format!("cannot open events file {}", events.display()))?;
         let size = file.metadata().ok().map(|m| m.len());
         (Box::new(file), size)
     };
@@ -26,8 +27,10 @@ pub fn run(events: &Path, config: &Config, out: &Path) -> anyhow::Result<Engine>
         Some(size) if size >= PROGRESS_THRESHOLD_BYTES => {
             let bar = ProgressBar::new(size);
             bar.set_style(
-                ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-                    .expect("static template"),
+                ProgressStyle::with_template(
+                    "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                )
+                .expect("static template"),
             );
             bar
         }
@@ -36,7 +39,10 @@ pub fn run(events: &Path, config: &Config, out: &Path) -> anyhow::Result<Engine>
     let output: Box<dyn Write> = if out == Path::new("-") {
         Box::new(io::stdout().lock())
     } else {
-        Box::new(File::create(out).with_context(|| format!("cannot create output file {}", out.display()))?)
+        Box::new(
+            File::create(out)
+                .with_context(|| format!("cannot create output file {}", out.display()))?,
+        )
     };
     let mut output = BufWriter::new(output);
     let mut engine = Engine::new(config);
@@ -53,7 +59,9 @@ pub fn run(events: &Path, config: &Config, out: &Path) -> anyhow::Result<Engine>
     };
     loop {
         line.clear();
-        let read = reader.read_until(b'\n', &mut line).context("cannot read events")?;
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .context("cannot read events")?;
         if read == 0 {
             break;
         }
@@ -70,7 +78,9 @@ pub fn run(events: &Path, config: &Config, out: &Path) -> anyhow::Result<Engine>
     if let Some(error) = write_error {
         return Err(error).with_context(|| format!("cannot write {}", out.display()));
     }
-    output.flush().with_context(|| format!("cannot write {}", out.display()))?;
+    output
+        .flush()
+        .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(engine)
 }
 
@@ -88,7 +98,11 @@ pub fn summary(engine: &Engine) -> String {
     let mut text = format!("events read: {}\n", stats.read);
     text += &format!("rejected: {rejected}");
     if rejected > 0 {
-        let reasons: Vec<String> = stats.rejected.iter().map(|(reason, n)| format!("{reason} {n}")).collect();
+        let reasons: Vec<String> = stats
+            .rejected
+            .iter()
+            .map(|(reason, n)| format!("{reason} {n}"))
+            .collect();
         text += &format!(" ({})", reasons.join(", "));
     }
     text += &format!(

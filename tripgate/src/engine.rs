@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use tripgate_aggregator::{Admission, Aggregator, Counters};
-use tripgate_alerter::{Alerter, Outcome};
+use tripgate_alerter::{Alerter, AlerterState, Outcome};
 use tripgate_model::config::Config;
 use tripgate_model::{Event, Nanos, RejectReason, Rejection, TickSnapshot, WindowSpec};
 
@@ -16,6 +17,22 @@ pub enum Ingested {
     Rejected(Rejection),
 }
 
+/// What `Engine::save_state` writes.
+#[derive(Serialize)]
+struct SavedState<'a> {
+    aggregator: &'a Aggregator,
+    alerter: AlerterState,
+    stats: &'a EngineStats,
+}
+
+/// What `Engine::restore` reads: the same fields, owned.
+#[derive(Deserialize)]
+struct EngineState {
+    aggregator: Aggregator,
+    alerter: AlerterState,
+    stats: EngineStats,
+}
+
 pub struct Engine {
     max_event_bytes: usize,
     aggregator: Aggregator,
@@ -24,7 +41,7 @@ pub struct Engine {
 }
 
 /// Totals for the end-of-run summary and metrics.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct EngineStats {
     pub read: u64,
     pub rejected: BTreeMap<RejectReason, u64>,
@@ -36,7 +53,34 @@ impl Engine {
     pub fn new(config: &Config) -> Engine {
         let alerter = Alerter::new(config);
         let aggregator = Aggregator::new(&config.pipeline, alerter.window_specs());
-        Engine { max_event_bytes: config.pipeline.max_event_bytes, aggregator, alerter, stats: EngineStats::default() }
+        Engine {
+            max_event_bytes: config.pipeline.max_event_bytes,
+            aggregator,
+            alerter,
+            stats: EngineStats::default(),
+        }
+    }
+
+    /// Everything a restart needs to continue exactly where this engine is:
+    /// windows, joins, dedup, pending events, breakers, gates and totals.
+    pub fn save_state(&self) -> Vec<u8> {
+        let state = SavedState {
+            aggregator: &self.aggregator,
+            alerter: self.alerter.export_state(),
+            stats: &self.stats,
+        };
+        bincode::serialize(&state).expect("engine state is always serializable")
+    }
+
+    /// An engine for `config` continuing from a saved state. The pipeline
+    /// settings and windows must be those the state was saved with.
+    pub fn restore(config: &Config, saved: &[u8]) -> Result<Engine, bincode::Error> {
+        let state: EngineState = bincode::deserialize(saved)?;
+        let mut engine = Engine::new(config);
+        engine.aggregator = state.aggregator;
+        engine.alerter.import_state(state.alerter);
+        engine.stats = state.stats;
+        Ok(engine)
     }
 
     pub fn specs(&self) -> &[WindowSpec] {
@@ -82,13 +126,23 @@ impl Engine {
 
     /// Closes every tick the watermark reached and evaluates it.
     pub fn advance(&mut self, mut on_tick: impl FnMut(&TickSnapshot, &Outcome, &Alerter)) {
-        let Engine { aggregator, alerter, stats, .. } = self;
+        let Engine {
+            aggregator,
+            alerter,
+            stats,
+            ..
+        } = self;
         aggregator.advance(|snapshot| evaluate(alerter, stats, &snapshot, &mut on_tick));
     }
 
     /// End of input: closes the remaining ticks (backtest).
     pub fn finish(&mut self, mut on_tick: impl FnMut(&TickSnapshot, &Outcome, &Alerter)) {
-        let Engine { aggregator, alerter, stats, .. } = self;
+        let Engine {
+            aggregator,
+            alerter,
+            stats,
+            ..
+        } = self;
         aggregator.finish(|snapshot| evaluate(alerter, stats, &snapshot, &mut on_tick));
     }
 }
@@ -101,10 +155,16 @@ fn evaluate(
 ) {
     let outcome = alerter.evaluate(snapshot);
     for transition in &outcome.transitions {
-        *stats.transitions_per_rule.entry(transition.rule.clone()).or_insert(0) += 1;
+        *stats
+            .transitions_per_rule
+            .entry(transition.rule.clone())
+            .or_insert(0) += 1;
     }
     for gate in &outcome.gates {
-        *stats.transitions_per_gate.entry(gate.gate.clone()).or_insert(0) += 1;
+        *stats
+            .transitions_per_gate
+            .entry(gate.gate.clone())
+            .or_insert(0) += 1;
     }
     on_tick(snapshot, &outcome, alerter);
 }

@@ -4,6 +4,7 @@
 
 mod backtest;
 mod engine;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +13,11 @@ use clap::{Parser, Subcommand};
 use tripgate_model::config::Config;
 
 #[derive(Parser)]
-#[command(name = "tripgate", version, about = "Operations metrics with alerting circuit breakers.")]
+#[command(
+    name = "tripgate",
+    version,
+    about = "Operations metrics with alerting circuit breakers."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -21,7 +26,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Replay a JSON Lines event log through the rules and write KPIs, transitions and gate changes.
-    #[command(after_help = "Example:\n  tripgate backtest --events events.jsonl --config rules.toml --out results.jsonl")]
+    #[command(
+        after_help = "Example:\n  tripgate backtest --events events.jsonl --config rules.toml --out results.jsonl"
+    )]
     Backtest {
         /// Events, one JSON object per line; `-` reads stdin.
         #[arg(long)]
@@ -30,6 +37,22 @@ enum Command {
         #[arg(long)]
         config: Vec<PathBuf>,
         /// Where to write the JSON Lines results; `-` writes stdout.
+        #[arg(long, default_value = "-")]
+        out: PathBuf,
+    },
+    /// Write a simulated business's events (orders, fulfillment, tickets) as JSON Lines.
+    #[command(after_help = "Example:\n  tripgate simulate --days 7 --seed 42 --out events.jsonl")]
+    Simulate {
+        /// Days of simulated operation.
+        #[arg(long, default_value_t = 1)]
+        days: u32,
+        /// Same seed, same events.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Event time of the first simulated instant (RFC 3339).
+        #[arg(long, default_value = simulate::DEFAULT_START)]
+        start: String,
+        /// Where to write; `-` writes stdout.
         #[arg(long, default_value = "-")]
         out: PathBuf,
     },
@@ -53,15 +76,32 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Backtest { events, config, out } => {
+        Command::Backtest {
+            events,
+            config,
+            out,
+        } => {
             let config = Config::load(&config)?;
             let engine = backtest::run(&events, &config, &out)?;
             eprint!("{}", backtest::summary(&engine));
             Ok(())
         }
+        Command::Simulate {
+            days,
+            seed,
+            start,
+            out,
+        } => {
+            let written = simulate::run(days, seed, &start, &out)?;
+            eprintln!("wrote {written} events");
+            Ok(())
+        }
         Command::CheckConfig { files } => {
             let config = Config::load(&files)?;
-            println!("# effective configuration: valid\n{}", toml::to_string(&config)?);
+            println!(
+                "# effective configuration: valid\n{}",
+                toml::to_string(&config)?
+            );
             Ok(())
         }
     }

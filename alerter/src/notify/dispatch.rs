@@ -22,7 +22,7 @@ use super::{Notifier, NotifyError};
 
 /// Delivery counters, per notifier, for logs and metrics. The set of
 /// notifiers is fixed at construction, so counting needs no lock.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct DeliveryStats {
     per_notifier: BTreeMap<String, Counters>,
     /// Notifications naming a notifier that does not exist; config
@@ -51,17 +51,22 @@ pub struct DeliveryCounts {
 impl DeliveryStats {
     fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> DeliveryStats {
         DeliveryStats {
-            per_notifier: names.into_iter().map(|name| (name.to_string(), Counters::default())).collect(),
+            per_notifier: names
+                .into_iter()
+                .map(|name| (name.to_string(), Counters::default()))
+                .collect(),
             unknown_notifier: AtomicU64::new(0),
         }
     }
 
     pub fn counts(&self, notifier: &str) -> Option<DeliveryCounts> {
-        self.per_notifier.get(notifier).map(|counters| DeliveryCounts {
-            delivered: counters.delivered.load(Ordering::Relaxed),
-            failed: counters.failed.load(Ordering::Relaxed),
-            dropped: counters.dropped.load(Ordering::Relaxed),
-        })
+        self.per_notifier
+            .get(notifier)
+            .map(|counters| DeliveryCounts {
+                delivered: counters.delivered.load(Ordering::Relaxed),
+                failed: counters.failed.load(Ordering::Relaxed),
+                dropped: counters.dropped.load(Ordering::Relaxed),
+            })
     }
 
     /// Every notifier's counts, by name.
@@ -98,7 +103,9 @@ impl Dispatcher {
     pub const DEFAULT_QUEUE_CAPACITY: usize = 256;
 
     /// Builds every `[notifier.NAME]`; the first invalid one is the error.
-    pub fn from_config(configs: &BTreeMap<String, NotifierConfig>) -> Result<Dispatcher, NotifyError> {
+    pub fn from_config(
+        configs: &BTreeMap<String, NotifierConfig>,
+    ) -> Result<Dispatcher, NotifyError> {
         let notifiers = configs
             .iter()
             .map(|(name, config)| Notifier::from_config(name, config))
@@ -111,10 +118,19 @@ impl Dispatcher {
         let stats = DeliveryStats::new(notifiers.iter().map(Notifier::name));
         if stats.per_notifier.len() != notifiers.len() {
             let mut seen = std::collections::HashSet::new();
-            let duplicate = notifiers.iter().find(|notifier| !seen.insert(notifier.name())).map(Notifier::name);
-            return Err(NotifyError::DuplicateNotifier(duplicate.unwrap_or_default().to_string()));
+            let duplicate = notifiers
+                .iter()
+                .find(|notifier| !seen.insert(notifier.name()))
+                .map(Notifier::name);
+            return Err(NotifyError::DuplicateNotifier(
+                duplicate.unwrap_or_default().to_string(),
+            ));
         }
-        Ok(Dispatcher { notifiers, queue_capacity: Dispatcher::DEFAULT_QUEUE_CAPACITY, stats: Arc::new(stats) })
+        Ok(Dispatcher {
+            notifiers,
+            queue_capacity: Dispatcher::DEFAULT_QUEUE_CAPACITY,
+            stats: Arc::new(stats),
+        })
     }
 
     /// Sets the per-notifier queue length (at least 1).

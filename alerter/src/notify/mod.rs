@@ -26,14 +26,22 @@ pub use webhook::WebhookSigner;
 /// none of them ever carries the receiver's URL, which embeds credentials.
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
-    #[error("notifier {notifier}: the secret must be `whsec_` followed by a base64 key: {problem}")]
-    InvalidSecret { notifier: String, problem: &'static str },
+    #[error(
+        "notifier {notifier}: the secret must be `whsec_` followed by a base64 key: {problem}"
+    )]
+    InvalidSecret {
+        notifier: String,
+        problem: &'static str,
+    },
     #[error("notifier {notifier}: invalid url: {problem}")]
     InvalidUrl { notifier: String, problem: String },
     #[error("notifier {notifier}: the timeout must be greater than 0")]
     InvalidTimeout { notifier: String },
     #[error("notifier {notifier}: cannot build the http client: {source}")]
-    Client { notifier: String, source: reqwest::Error },
+    Client {
+        notifier: String,
+        source: reqwest::Error,
+    },
     #[error("two notifiers are named {0:?}")]
     DuplicateNotifier(String),
     /// Ids travel in the `webhook-id` header: non-empty visible ASCII.
@@ -56,7 +64,10 @@ pub enum NotifyError {
     #[error("cannot reach the receiver: {0}")]
     Transport(String),
     #[error("gave up after {attempts} attempts: {last}")]
-    Exhausted { attempts: u32, last: Box<NotifyError> },
+    Exhausted {
+        attempts: u32,
+        last: Box<NotifyError>,
+    },
 }
 
 impl NotifyError {
@@ -66,7 +77,9 @@ impl NotifyError {
     /// that parks failed notifications knows which are worth replaying.
     pub fn is_retryable(&self) -> bool {
         match self {
-            NotifyError::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+            NotifyError::Status { status, .. } => {
+                *status >= 500 || *status == 429 || *status == 408
+            }
             NotifyError::Timeout(_) | NotifyError::Transport(_) => true,
             NotifyError::Exhausted { last, .. } => last.is_retryable(),
             NotifyError::InvalidSecret { .. }
@@ -101,7 +114,11 @@ mod tests {
     use super::*;
 
     fn status(status: u16) -> NotifyError {
-        NotifyError::Status { status, retry_after: None, detail: String::new() }
+        NotifyError::Status {
+            status,
+            retry_after: None,
+            detail: String::new(),
+        }
     }
 
     #[test]
@@ -118,8 +135,14 @@ mod tests {
 
     #[test]
     fn exhausted_reports_its_last_error() {
-        let exhausted = NotifyError::Exhausted { attempts: 4, last: Box::new(status(503)) };
+        let exhausted = NotifyError::Exhausted {
+            attempts: 4,
+            last: Box::new(status(503)),
+        };
         assert!(exhausted.is_retryable());
-        assert_eq!(exhausted.to_string(), "gave up after 4 attempts: receiver answered 503");
+        assert_eq!(
+            exhausted.to_string(),
+            "gave up after 4 attempts: receiver answered 503"
+        );
     }
 }

@@ -40,28 +40,48 @@ impl Notifier {
     /// of the `whsec_` form, a URL that is not http(s), or a zero timeout.
     pub fn from_config(name: &str, config: &NotifierConfig) -> Result<Notifier, NotifyError> {
         let (format, url, timeout, retries) = match config {
-            NotifierConfig::Slack { url, timeout, retries } => (Format::Slack, url, timeout, *retries),
-            NotifierConfig::Webhook { url, secret, timeout, retries } => {
+            NotifierConfig::Slack {
+                url,
+                timeout,
+                retries,
+            } => (Format::Slack, url, timeout, *retries),
+            NotifierConfig::Webhook {
+                url,
+                secret,
+                timeout,
+                retries,
+            } => {
                 let signer = WebhookSigner::from_secret(name, secret.expose())?;
                 (Format::Webhook(signer), url, timeout, *retries)
             }
         };
-        let invalid_url = |problem: String| NotifyError::InvalidUrl { notifier: name.to_string(), problem };
+        let invalid_url = |problem: String| NotifyError::InvalidUrl {
+            notifier: name.to_string(),
+            problem,
+        };
         // The parser's messages never echo the URL, so they are safe to show.
         let url = Url::parse(url.expose()).map_err(|error| invalid_url(error.to_string()))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(invalid_url(format!("scheme {:?} is not http or https", url.scheme())));
+            return Err(invalid_url(format!(
+                "scheme {:?} is not http or https",
+                url.scheme()
+            )));
         }
         let timeout = timeout.as_std();
         if timeout.is_zero() {
-            return Err(NotifyError::InvalidTimeout { notifier: name.to_string() });
+            return Err(NotifyError::InvalidTimeout {
+                notifier: name.to_string(),
+            });
         }
         let client = Client::builder()
             .timeout(timeout)
             .redirect(redirect::Policy::none())
             .user_agent(concat!("tripgate/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|source| NotifyError::Client { notifier: name.to_string(), source })?;
+            .map_err(|source| NotifyError::Client {
+                notifier: name.to_string(),
+                source,
+            })?;
         Ok(Notifier {
             name: name.to_string(),
             format,
@@ -119,10 +139,15 @@ impl Notifier {
                 return Err(error);
             }
             if retry >= self.retry.retries {
-                return Err(NotifyError::Exhausted { attempts: retry + 1, last: Box::new(error) });
+                return Err(NotifyError::Exhausted {
+                    attempts: retry + 1,
+                    last: Box::new(error),
+                });
             }
             retry += 1;
-            let delay = self.retry.delay(retry, error.retry_after(), rand::random::<f64>());
+            let delay = self
+                .retry
+                .delay(retry, error.retry_after(), rand::random::<f64>());
             tracing::warn!(
                 notifier = %self.name,
                 id = %notification.id,
@@ -157,7 +182,10 @@ impl Notifier {
                 .header("webhook-timestamp", timestamp.to_string())
                 .header("webhook-signature", signer.sign(id, timestamp, body));
         }
-        let response = request.send().await.map_err(|error| self.transport_error(error))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|error| self.transport_error(error))?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
@@ -175,7 +203,11 @@ impl Notifier {
         } else {
             error_body_start(response).await
         };
-        Err(NotifyError::Status { status: status.as_u16(), retry_after, detail })
+        Err(NotifyError::Status {
+            status: status.as_u16(),
+            retry_after,
+            detail,
+        })
     }
 
     fn transport_error(&self, error: reqwest::Error) -> NotifyError {
@@ -246,15 +278,23 @@ mod tests {
 
     #[test]
     fn builds_from_config_with_its_retries() {
-        let notifier = Notifier::from_config("hook", &webhook("https://example.com/h", "whsec_c2VjcmV0", "5s")).unwrap();
+        let notifier = Notifier::from_config(
+            "hook",
+            &webhook("https://example.com/h", "whsec_c2VjcmV0", "5s"),
+        )
+        .unwrap();
         assert_eq!(notifier.kind(), "webhook");
         assert_eq!(notifier.retry_policy().retries, 2);
     }
 
     #[test]
     fn refuses_bad_urls_without_echoing_them() {
-        for url in ["not a url /T0/B0/SECRETPATH", "ftp://example.com/SECRETPATH"] {
-            let error = Notifier::from_config("hook", &webhook(url, "whsec_c2VjcmV0", "5s")).unwrap_err();
+        for url in [
+            "not a url /T0/B0/SECRETPATH",
+            "ftp://example.com/SECRETPATH",
+        ] {
+            let error =
+                Notifier::from_config("hook", &webhook(url, "whsec_c2VjcmV0", "5s")).unwrap_err();
             let text = error.to_string();
             assert!(text.starts_with("notifier hook: invalid url"), "{text}");
             assert!(!text.contains("SECRETPATH"), "{text}");
@@ -263,16 +303,23 @@ mod tests {
 
     #[test]
     fn refuses_a_bad_secret_and_a_zero_timeout() {
-        let bad_secret = Notifier::from_config("hook", &webhook("https://example.com", "c2VjcmV0", "5s"));
+        let bad_secret =
+            Notifier::from_config("hook", &webhook("https://example.com", "c2VjcmV0", "5s"));
         assert!(matches!(bad_secret, Err(NotifyError::InvalidSecret { .. })));
-        let zero = Notifier::from_config("hook", &webhook("https://example.com", "whsec_c2VjcmV0", "0s"));
+        let zero = Notifier::from_config(
+            "hook",
+            &webhook("https://example.com", "whsec_c2VjcmV0", "0s"),
+        );
         assert!(matches!(zero, Err(NotifyError::InvalidTimeout { .. })));
     }
 
     #[test]
     fn debug_hides_the_url() {
-        let notifier =
-            Notifier::from_config("hook", &webhook("https://example.com/SECRETPATH", "whsec_c2VjcmV0", "5s")).unwrap();
+        let notifier = Notifier::from_config(
+            "hook",
+            &webhook("https://example.com/SECRETPATH", "whsec_c2VjcmV0", "5s"),
+        )
+        .unwrap();
         assert!(!format!("{notifier:?}").contains("SECRETPATH"));
     }
 }

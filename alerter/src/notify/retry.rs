@@ -78,15 +78,22 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
-        let full: Vec<u128> = (1..=6).map(|retry| policy().delay(retry, None, 1.0).as_millis()).collect();
+        let full: Vec<u128> = (1..=6)
+            .map(|retry| policy().delay(retry, None, 1.0).as_millis())
+            .collect();
         assert_eq!(full, [100, 200, 400, 800, 1000, 1000]);
-        let floor: Vec<u128> = (1..=6).map(|retry| policy().delay(retry, None, 0.0).as_millis()).collect();
+        let floor: Vec<u128> = (1..=6)
+            .map(|retry| policy().delay(retry, None, 0.0).as_millis())
+            .collect();
         assert_eq!(floor, [50, 100, 200, 400, 500, 500]);
     }
 
     #[test]
     fn huge_retry_numbers_do_not_overflow() {
-        assert_eq!(policy().delay(u32::MAX, None, 1.0), Duration::from_millis(1000));
+        assert_eq!(
+            policy().delay(u32::MAX, None, 1.0),
+            Duration::from_millis(1000)
+        );
     }
 
     #[test]
@@ -96,7 +103,10 @@ mod tests {
         let too_long = Some(Duration::from_secs(3600));
         assert_eq!(policy().delay(1, too_long, 0.5), Duration::from_secs(10));
         let shorter_than_backoff = Some(Duration::from_millis(1));
-        assert_eq!(policy().delay(3, shorter_than_backoff, 1.0), Duration::from_millis(400));
+        assert_eq!(
+            policy().delay(3, shorter_than_backoff, 1.0),
+            Duration::from_millis(400)
+        );
     }
 
     #[test]

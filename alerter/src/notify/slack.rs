@@ -28,7 +28,11 @@ pub fn colour(state: &str) -> Option<&'static str> {
 /// incoming webhook can show a coloured bar.
 pub fn message(notification: &Notification) -> Value {
     let headline = headline(notification);
-    let mut blocks = vec![section(format!("{}: *{}*", headline.rich, change(notification)))];
+    let mut blocks = vec![section(format!(
+        "{}: *{}*",
+        headline.rich,
+        change(notification)
+    ))];
     let fields = fields(notification);
     if !fields.is_empty() {
         blocks.push(json!({ "type": "section", "fields": fields }));
@@ -61,7 +65,10 @@ fn headline(notification: &Notification) -> Headline {
     match notification.kind {
         NotificationType::GateTransition => {
             let gate = escape(notification.gate.as_ref().unwrap_or(&unnamed));
-            Headline { rich: format!("Gate *{gate}*"), plain: format!("Gate {gate}") }
+            Headline {
+                rich: format!("Gate *{gate}*"),
+                plain: format!("Gate {gate}"),
+            }
         }
         NotificationType::BreakerTransition => {
             let rule = escape(notification.rule.as_ref().unwrap_or(&unnamed));
@@ -88,7 +95,11 @@ fn headline(notification: &Notification) -> Headline {
 }
 
 fn change(notification: &Notification) -> String {
-    format!("{} → {}", escape(&notification.from), escape(&notification.to))
+    format!(
+        "{} → {}",
+        escape(&notification.from),
+        escape(&notification.to)
+    )
 }
 
 fn fields(notification: &Notification) -> Vec<Value> {
@@ -122,7 +133,11 @@ fn actions(notification: &Notification) -> String {
         .actions
         .iter()
         .map(|action| match action.state {
-            ActionState::Engaged => format!("• `{}` engaged at level {}", escape(&action.name), number(action.level)),
+            ActionState::Engaged => format!(
+                "• `{}` engaged at level {}",
+                escape(&action.name),
+                number(action.level)
+            ),
             ActionState::Released => format!("• `{}` released", escape(&action.name)),
         })
         .collect();
@@ -158,7 +173,9 @@ fn number(value: f64) -> String {
 /// Slack reads `<...>` as links and mentions (`<!channel>`); keys come from
 /// events, so they are escaped as Slack asks.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]
@@ -184,7 +201,11 @@ mod tests {
             threshold: Some(0.8),
             samples: Some(42),
             window: Some("1h".into()),
-            actions: vec![ActionChange { name: "throttle_acquisition".into(), level: 1.0, state: ActionState::Engaged }],
+            actions: vec![ActionChange {
+                name: "throttle_acquisition".into(),
+                level: 1.0,
+                state: ActionState::Engaged,
+            }],
             version: 3,
             notify: vec!["ops-slack".into()],
         }
@@ -197,7 +218,10 @@ mod tests {
     #[test]
     fn breaker_message_has_everything_the_contract_lists() {
         let message = message(&breaker());
-        assert_eq!(message["text"], "Rule on-time-delivery (on_time_rate, warehouse wh-1): yellow → red");
+        assert_eq!(
+            message["text"],
+            "Rule on-time-delivery (on_time_rate, warehouse wh-1): yellow → red"
+        );
         let attachment = &message["attachments"][0];
         assert_eq!(attachment["color"], RED);
         let all = texts(&message);
@@ -218,11 +242,22 @@ mod tests {
         gate.kind = NotificationType::GateTransition;
         gate.rule = None;
         gate.gate = Some("expansion-readiness".into());
-        (gate.kpi, gate.scope, gate.key, gate.value, gate.threshold, gate.samples, gate.window) =
-            (None, None, None, None, None, None, None);
+        (
+            gate.kpi,
+            gate.scope,
+            gate.key,
+            gate.value,
+            gate.threshold,
+            gate.samples,
+            gate.window,
+        ) = (None, None, None, None, None, None, None);
         gate.from = "closed".into();
         gate.to = "open".into();
-        gate.actions = vec![ActionChange { name: "pause_expansion".into(), level: 0.0, state: ActionState::Released }];
+        gate.actions = vec![ActionChange {
+            name: "pause_expansion".into(),
+            level: 0.0,
+            state: ActionState::Released,
+        }];
         let message = message(&gate);
         assert_eq!(message["text"], "Gate expansion-readiness: closed → open");
         assert_eq!(message["attachments"][0]["color"], GREEN);
@@ -244,7 +279,10 @@ mod tests {
         hostile.key = Some("<!channel> & <https://evil|click>".into());
         let all = texts(&message(&hostile));
         assert!(!all.contains("<!channel>"), "{all}");
-        assert!(all.contains("&lt;!channel&gt; &amp; &lt;https://evil|click&gt;"), "{all}");
+        assert!(
+            all.contains("&lt;!channel&gt; &amp; &lt;https://evil|click&gt;"),
+            "{all}"
+        );
     }
 
     #[test]

@@ -32,7 +32,10 @@ impl WebhookSigner {
     /// Reads a secret written as Standard Webhooks does: `whsec_` followed by
     /// the base64 of the key. `notifier` only names the notifier in errors.
     pub fn from_secret(notifier: &str, secret: &str) -> Result<WebhookSigner, NotifyError> {
-        let invalid = |problem| NotifyError::InvalidSecret { notifier: notifier.to_string(), problem };
+        let invalid = |problem| NotifyError::InvalidSecret {
+            notifier: notifier.to_string(),
+            problem,
+        };
         // A raw key without the prefix would also decode as base64 by
         // accident; refusing it catches a secret pasted from the wrong place.
         let encoded = secret
@@ -50,7 +53,8 @@ impl WebhookSigner {
     /// The `webhook-signature` header value: `v1,` and the base64
     /// HMAC-SHA256 of `{id}.{timestamp}.{body}`.
     pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("hmac takes keys of any length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.key).expect("hmac takes keys of any length");
         mac.update(id.as_bytes());
         mac.update(b".");
         mac.update(timestamp.to_string().as_bytes());
@@ -73,8 +77,13 @@ mod tests {
     /// The test vector of the Standard Webhooks reference libraries.
     #[test]
     fn signs_the_reference_vector() {
-        let signer = WebhookSigner::from_secret("hook", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
-        let signature = signer.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, br#"{"test": 2432232314}"#);
+        let signer =
+            WebhookSigner::from_secret("hook", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let signature = signer.sign(
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            br#"{"test": 2432232314}"#,
+        );
         assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     }
 
@@ -94,10 +103,18 @@ mod tests {
             ("whsec_not base64!", "is not base64"),
             ("whsec_", "the key is empty"),
         ] {
-            let error = WebhookSigner::from_secret("hook", secret).unwrap_err().to_string();
-            assert!(error.starts_with("notifier hook: the secret must be `whsec_`"), "{error}");
+            let error = WebhookSigner::from_secret("hook", secret)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.starts_with("notifier hook: the secret must be `whsec_`"),
+                "{error}"
+            );
             assert!(error.contains(problem), "{secret}: {error}");
-            assert!(!error.contains("c2VjcmV0"), "the secret leaks into: {error}");
+            assert!(
+                !error.contains("c2VjcmV0"),
+                "the secret leaks into: {error}"
+            );
         }
     }
 

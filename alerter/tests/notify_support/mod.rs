@@ -19,7 +19,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tripgate_alerter::notify::RetryPolicy;
 use tripgate_model::config::{NotifierConfig, Sensitive};
-use tripgate_model::{ActionChange, ActionState, Kpi, Notification, NotificationType, ScopeDim, Span};
+use tripgate_model::{
+    ActionChange, ActionState, Kpi, Notification, NotificationType, ScopeDim, Span,
+};
 
 pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -53,11 +55,18 @@ pub struct Reply {
 
 impl Reply {
     pub fn status(status: u16) -> Reply {
-        Reply { status, delay: Duration::ZERO, headers: Vec::new() }
+        Reply {
+            status,
+            delay: Duration::ZERO,
+            headers: Vec::new(),
+        }
     }
 
     pub fn delayed(status: u16, delay: Duration) -> Reply {
-        Reply { delay, ..Reply::status(status) }
+        Reply {
+            delay,
+            ..Reply::status(status)
+        }
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
@@ -82,7 +91,9 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start(script: Vec<Reply>) -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let url = format!("http://{}/hook/SECRETPATH", listener.local_addr().unwrap());
         let state = Arc::new(State {
             requests: Mutex::new(Vec::new()),
@@ -95,7 +106,9 @@ impl Receiver {
                 let state = Arc::clone(&server_state);
                 tokio::spawn(async move {
                     let service = service_fn(move |request| answer(Arc::clone(&state), request));
-                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
@@ -111,7 +124,12 @@ impl Receiver {
         let mut arrived = self.state.count.subscribe();
         tokio::time::timeout(within, arrived.wait_for(|seen| *seen >= count))
             .await
-            .unwrap_or_else(|_| panic!("expected {count} requests within {within:?}, got {}", self.requests().len()))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "expected {count} requests within {within:?}, got {}",
+                    self.requests().len()
+                )
+            })
             .unwrap();
         self.requests()
     }
@@ -123,24 +141,48 @@ impl Drop for Receiver {
     }
 }
 
-async fn answer(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(
+    state: Arc<State>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
-    let body = body.collect().await.map(|collected| collected.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .unwrap_or_default();
     let headers = parts
         .headers
         .iter()
-        .map(|(name, value)| (name.as_str().to_string(), value.to_str().unwrap_or("").to_string()))
+        .map(|(name, value)| {
+            (
+                name.as_str().to_string(),
+                value.to_str().unwrap_or("").to_string(),
+            )
+        })
         .collect();
-    let recorded = Recorded { path: parts.uri.path().to_string(), headers, body: body.to_vec(), at: Instant::now() };
+    let recorded = Recorded {
+        path: parts.uri.path().to_string(),
+        headers,
+        body: body.to_vec(),
+        at: Instant::now(),
+    };
     state.requests.lock().unwrap().push(recorded);
     state.count.send_modify(|count| *count += 1);
-    let reply = state.script.lock().unwrap().pop_front().unwrap_or(Reply::status(200));
+    let reply = state
+        .script
+        .lock()
+        .unwrap()
+        .pop_front()
+        .unwrap_or(Reply::status(200));
     tokio::time::sleep(reply.delay).await;
     let mut response = Response::builder().status(reply.status);
     for (name, value) in &reply.headers {
         response = response.header(*name, value);
     }
-    Ok(response.body(Full::new(Bytes::from(format!("answer {}", reply.status)))).unwrap())
+    Ok(response
+        .body(Full::new(Bytes::from(format!("answer {}", reply.status))))
+        .unwrap())
 }
 
 /// Retries paced in milliseconds so tests stay fast.
@@ -163,7 +205,11 @@ pub fn webhook_config(url: &str, timeout: &str) -> NotifierConfig {
 }
 
 pub fn slack_config(url: &str) -> NotifierConfig {
-    NotifierConfig::Slack { url: Sensitive(url.to_string()), timeout: Span::parse("2s").unwrap(), retries: 3 }
+    NotifierConfig::Slack {
+        url: Sensitive(url.to_string()),
+        timeout: Span::parse("2s").unwrap(),
+        retries: 3,
+    }
 }
 
 /// A breaker transition of `on-time-delivery` for warehouse wh-1.
@@ -188,7 +234,11 @@ pub fn transition(version: u64, from: &str, to: &str, notify: &[&str]) -> Notifi
         actions: vec![ActionChange {
             name: "throttle_acquisition".to_string(),
             level: if engaged { 1.0 } else { 0.0 },
-            state: if engaged { ActionState::Engaged } else { ActionState::Released },
+            state: if engaged {
+                ActionState::Engaged
+            } else {
+                ActionState::Released
+            },
         }],
         version,
         notify: notify.iter().map(|name| name.to_string()).collect(),

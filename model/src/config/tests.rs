@@ -73,7 +73,9 @@ fn every_semantic_error_is_reported_at_once_with_its_path() {
 
 #[test]
 fn unknown_fields_are_refused_with_their_path() {
-    let error = Config::from_toml("[pipeline]\ntikc = \"1m\"\n").unwrap_err().to_string();
+    let error = Config::from_toml("[pipeline]\ntikc = \"1m\"\n")
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("tikc"), "{error}");
 }
 
