@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod breaker;
+pub mod metrics;
 mod engine;
 mod notifications;
 pub mod notify;

@@ -3,12 +3,13 @@
 //! 9, "Rejection order").
 //!
 //! Decoding is one pass of serde_json into a value tree that keeps only the
-//! fields a check reads ([`json`]), then the checks in the contract's order
-//! ([`schema`], [`check`]). `future_timestamp` is not decided here: it needs
+//! fields a check reads (`json`), then the checks in the contract's order
+//! (`schema`, `check`). `future_timestamp` is not decided here: it needs
 //! the wall clock, which the live-mode caller owns.
 #![forbid(unsafe_code)]
 
 mod check;
+pub mod kafka;
 mod json;
 mod schema;
 

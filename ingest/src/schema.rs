@@ -106,7 +106,7 @@ impl EventType {
     }
 }
 
-/// The kept fields of the top-level object.
+/// The kept fields of one object: the event itself or one of its lines.
 struct Fields<'v, 'de>(&'v [(&'static str, Value<'de>)]);
 
 impl<'v, 'de> Fields<'v, 'de> {

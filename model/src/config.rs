@@ -18,10 +18,15 @@ use crate::duration::Span;
 use crate::kpi::{Band, Kpi, KpiKind, ScopeDim, Stat};
 use crate::time::Nanos;
 
+mod kafka;
+pub use kafka::{ClientSettings, ClientValue, KafkaConfig, TopicsConfig};
+
 /// Settings, no rules: always the first layer.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 /// The operations playbook's rules and gates, used when no config file is given.
 pub const PLAYBOOK_TOML: &str = include_str!("../../config/playbook.toml");
+/// The rules `tripgate demo` runs: the playbook with windows for a short story.
+pub const DEMO_TOML: &str = include_str!("../../config/demo.toml");
 
 /// A value that must not appear in logs or printed configs (webhook URLs
 /// embed credentials; signing secrets are secrets).
@@ -58,6 +63,7 @@ pub struct Config {
     #[serde(default, rename = "notifier")]
     pub notifiers: BTreeMap<String, NotifierConfig>,
     pub server: ServerConfig,
+    pub kafka: KafkaConfig,
 }
 
 /// The `[pipeline]` settings named by the contract.
@@ -339,9 +345,14 @@ impl Config {
     /// Loads the layered config: defaults, playbook (only when `files` is
     /// empty), files, then `TRIPGATE__` environment variables.
     pub fn load(files: &[PathBuf]) -> Result<Config, ConfigError> {
+        Config::load_over(files.is_empty().then_some(PLAYBOOK_TOML), files)
+    }
+
+    /// Like `load`, with `rules` (an embedded rule set) as the layer under the files.
+    pub fn load_over(rules: Option<&str>, files: &[PathBuf]) -> Result<Config, ConfigError> {
         let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
-        if files.is_empty() {
-            figment = figment.merge(Toml::string(PLAYBOOK_TOML));
+        if let Some(rules) = rules {
+            figment = figment.merge(Toml::string(rules));
         }
         for file in files {
             if !file.exists() {
@@ -526,6 +537,7 @@ impl Config {
                 }
             }
         }
+        self.kafka.validate(&mut errors);
         if errors.is_empty() {
             Ok(())
         } else {

@@ -1,11 +1,11 @@
 //! What the alerter sends when a breaker or gate changes (contract section 8,
 //! "Webhook"). The same value feeds Slack, webhooks and the audit log.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::kpi::{Kpi, ScopeDim};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NotificationType {
     #[serde(rename = "breaker.transition")]
     BreakerTransition,
@@ -13,7 +13,7 @@ pub enum NotificationType {
     GateTransition,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ActionState {
     Engaged,
@@ -21,7 +21,7 @@ pub enum ActionState {
 }
 
 /// One action a transition engages or releases.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ActionChange {
     pub name: String,
     /// The level while engaged (1.0 = fully); 0.0 when released.
@@ -32,7 +32,7 @@ pub struct ActionChange {
 /// A breaker or gate transition as delivered to notifiers. `id` is derived
 /// from the transition itself (never random), so every retry and every
 /// restart sends the same idempotency key.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
     pub id: String,
     #[serde(rename = "type")]

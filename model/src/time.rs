@@ -12,7 +12,13 @@ pub const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
 /// Parses an RFC 3339 timestamp that carries an offset (`Z` or `+hh:mm`).
 /// Returns `None` for anything else, including timestamps without offset.
+/// The date and time must be separated by `T` (or `t`, which RFC 3339
+/// allows); the space that some parsers also accept is refused, so that
+/// `2025-01-01 10:00:00Z` is invalid everywhere.
 pub fn parse_rfc3339(text: &str) -> Option<Nanos> {
+    if !matches!(text.as_bytes().get(10), Some(b'T' | b't')) {
+        return None;
+    }
     let parsed = DateTime::parse_from_rfc3339(text).ok()?;
     parsed.timestamp_nanos_opt()
 }
@@ -49,6 +55,8 @@ mod tests {
     fn timestamps_without_offset_are_refused() {
         assert_eq!(parse_rfc3339("2025-01-01T10:08:30"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
+        assert_eq!(parse_rfc3339("2025-01-01 10:08:30Z"), None);
+        assert!(parse_rfc3339("2025-01-01t10:08:30z").is_some());
     }
 
     #[test]

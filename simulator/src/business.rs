@@ -1,12 +1,13 @@
 //! The discrete-event core: order arrivals, the agenda of scheduled happenings, and the API.
 //!
 //! Orders arrive as a Poisson process whose rate is held constant for each simulated minute
-//! (exact for piecewise-constant rates, because the exponential gap is memoryless). Everything
+//! of the run (drawn a minute at a time; exact for piecewise-constant rates, because the
+//! exponential gap is memoryless). Everything
 //! else (picks, shipments, deliveries, follow-ups, tickets) is an entry on one agenda ordered by
 //! time, then by scheduling order, so a seed always yields the same events in the same order.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 
 use crate::catalog::{
     build_catalog, Sku, CHANNELS, LINE_COUNT_WEIGHTS, QUANTITY_WEIGHTS, REGIONS, WAREHOUSES,
@@ -26,7 +27,8 @@ pub(crate) const NANOS_PER_DAY: i64 = 24 * NANOS_PER_HOUR;
 /// What the operator (or tripgate's actions) currently does to the business.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Controls {
-    /// Share of new demand removed, 0.0 to 1.0 (values outside are clamped).
+    /// Share of new demand removed, 0.0 to 1.0 (values outside are clamped). Takes effect from
+    /// the next whole simulated minute after the start.
     pub acquisition_throttle: f64,
     /// SKUs that get no new order lines; an order whose every line is paused is lost.
     pub paused_skus: BTreeSet<String>,
@@ -132,6 +134,10 @@ pub struct Business {
     /// Events up to this instant have been returned.
     now: i64,
     agenda: BinaryHeap<Scheduled>,
+    /// Order arrivals drawn but not yet placed, all before `arrivals_until`.
+    arrivals: VecDeque<i64>,
+    /// End of the last simulated minute whose arrivals have been drawn.
+    arrivals_until: i64,
     next_sequence: u64,
     pub(crate) next_event: u64,
     next_order: u64,
@@ -187,6 +193,8 @@ impl Business {
             start,
             now: start,
             agenda: BinaryHeap::new(),
+            arrivals: VecDeque::new(),
+            arrivals_until: start,
             next_sequence: 0,
             next_event: 1,
             next_order: 1,
@@ -219,27 +227,19 @@ impl Business {
             .map(|sku| controls.paused_skus.contains(&sku.name))
             .collect();
 
-        let mut clock = self.now;
-        while clock < until {
-            let slot_end = self.next_minute(clock).min(until);
-            let per_nano = self.demand_per_hour(clock) * self.demand_share / NANOS_PER_HOUR as f64;
-            let gap = if per_nano > 0.0 {
-                self.rng.exponential(1.0 / per_nano)
-            } else {
-                f64::INFINITY
-            };
-            if gap >= (slot_end - clock) as f64 {
-                clock = slot_end;
-                continue;
+        loop {
+            while let Some(&arrival) = self.arrivals.front() {
+                if arrival > until {
+                    break;
+                }
+                self.arrivals.pop_front();
+                self.run_agenda(arrival, &mut out);
+                self.place_order(arrival, &paused, &mut out);
             }
-            let arrival = round_up_to_milli(clock + gap as i64 + 1);
-            if arrival > slot_end {
-                clock = slot_end;
-                continue;
+            if !self.arrivals.is_empty() || self.arrivals_until >= until {
+                break;
             }
-            self.run_agenda(arrival, &mut out);
-            self.place_order(arrival, &paused, &mut out);
-            clock = arrival;
+            self.draw_next_minute_of_arrivals();
         }
         self.run_agenda(until, &mut out);
         if let Some(dirt) = &mut self.dirt {
@@ -412,8 +412,29 @@ impl Business {
         )
     }
 
-    fn next_minute(&self, at: i64) -> i64 {
-        self.start + ((at - self.start).div_euclid(NANOS_PER_MINUTE) + 1) * NANOS_PER_MINUTE
+    /// Draws the arrivals of the minute after `arrivals_until` at that minute's rate. Whole
+    /// minutes (not the span up to `until`) keep the draws, and so the events, independent of
+    /// how a run is cut into `advance` calls; the price is that a new throttle takes effect
+    /// from the next simulated minute.
+    fn draw_next_minute_of_arrivals(&mut self) {
+        let minute_start = self.arrivals_until;
+        let minute_end = minute_start + NANOS_PER_MINUTE;
+        self.arrivals_until = minute_end;
+        let per_nano = self.demand_per_hour(minute_start) * self.demand_share / NANOS_PER_HOUR as f64;
+        if per_nano <= 0.0 {
+            return;
+        }
+        // Exponential gaps, accumulated in floating point so rounding does not drift; the
+        // overshoot past the minute is dropped, which is exact because gaps are memoryless.
+        let mut offset = 0.0;
+        loop {
+            offset += self.rng.exponential(1.0 / per_nano);
+            if offset >= NANOS_PER_MINUTE as f64 {
+                return;
+            }
+            let arrival = round_up_to_milli(minute_start + offset as i64).clamp(minute_start + 1, minute_end);
+            self.arrivals.push_back(arrival);
+        }
     }
 }
 

@@ -23,28 +23,28 @@ pub(crate) const REGIONS: [Region; 4] = [
         name: "us-east",
         share: 0.35,
         warehouse: 0,
-        promise_hours: 48.0,
+        promise_hours: 42.0,
         transit_extra_hours: 2.0,
     },
     Region {
         name: "us-central",
         share: 0.20,
         warehouse: 1,
-        promise_hours: 54.0,
+        promise_hours: 48.0,
         transit_extra_hours: 6.0,
     },
     Region {
         name: "us-south",
         share: 0.20,
         warehouse: 1,
-        promise_hours: 60.0,
+        promise_hours: 50.0,
         transit_extra_hours: 8.0,
     },
     Region {
         name: "us-west",
         share: 0.25,
         warehouse: 2,
-        promise_hours: 54.0,
+        promise_hours: 44.0,
         transit_extra_hours: 4.0,
     },
 ];
@@ -93,7 +93,7 @@ pub(crate) const CARRIERS: [Carrier; 3] = [
     Carrier {
         name: "fastship",
         share: 0.30,
-        transit_hours: 18.0,
+        transit_hours: 22.0,
     },
     Carrier {
         name: "parcelco",
@@ -103,7 +103,7 @@ pub(crate) const CARRIERS: [Carrier; 3] = [
     Carrier {
         name: "econoline",
         share: 0.25,
-        transit_hours: 34.0,
+        transit_hours: 30.0,
     },
 ];
 

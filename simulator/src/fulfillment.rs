@@ -121,7 +121,7 @@ impl Business {
         let region = &REGIONS[order.region];
         let carrier = self.rng.weighted(&CARRIERS.map(|carrier| carrier.share));
         let mut transit_hours = (CARRIERS[carrier].transit_hours + region.transit_extra_hours)
-            * self.rng.uniform(0.85, 1.25);
+            * self.rng.uniform(0.9, 1.15);
         // Carrier exceptions (lost scans, missed connections) give even a healthy business a
         // tail of late deliveries.
         if self.rng.chance(0.03) {

@@ -25,7 +25,8 @@ pub struct DefectSpike {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
     /// Orders per hour at the start, before growth, daily pattern and throttle. Realistic:
-    /// 1000/h, which with the other defaults makes about 80k events per simulated day.
+    /// 1250/h: about 50k events on the first day (nothing is delivered for the first ~20 hours)
+    /// and about 100k a day once deliveries flow, growing with demand.
     pub base_orders_per_hour: f64,
     /// Compound demand growth per simulated day (0.05 = +5% a day), applied continuously.
     pub growth_per_day: f64,
@@ -45,7 +46,7 @@ pub struct Scenario {
     pub warehouse_capacity_per_hour: [f64; 3],
     /// Tickets support can give a first response per hour; urgent tickets are served first.
     pub support_capacity_per_hour: f64,
-    /// Multiplier on every business duration (1.0 = promises of 2 to 2.5 days and
+    /// Multiplier on every business duration (1.0 = promises of 42 to 50 hours and
     /// transit of about a day; the demo compresses days into minutes).
     pub time_scale: f64,
     /// Share of orders whose customer asks to cancel; the cancellation only happens if the
@@ -82,14 +83,14 @@ impl Scenario {
             })
             .collect();
         Scenario {
-            base_orders_per_hour: 1000.0,
+            base_orders_per_hour: 1250.0,
             growth_per_day: 0.05,
             max_growth: f64::INFINITY,
             daily_amplitude: 0.5,
             day_to_day_variation: 0.15,
             unthrottled_share: 0.0,
-            warehouse_capacity_per_hour: [1000.0, 1100.0, 360.0],
-            support_capacity_per_hour: 140.0,
+            warehouse_capacity_per_hour: [1250.0, 1400.0, 410.0],
+            support_capacity_per_hour: 160.0,
             time_scale: 1.0,
             cancel_request_share: 0.028,
             refund_share: 0.02,

@@ -3,7 +3,12 @@
 #![forbid(unsafe_code)]
 
 mod backtest;
+mod demo;
 mod engine;
+mod live;
+mod metrics;
+mod produce;
+mod server;
 mod simulate;
 
 use std::path::PathBuf;
@@ -39,6 +44,52 @@ enum Command {
         /// Where to write the JSON Lines results; `-` writes stdout.
         #[arg(long, default_value = "-")]
         out: PathBuf,
+    },
+    /// Watch a simulated shop grow until fulfillment breaks, and tripgate pull the brakes (no Kafka needed).
+    #[command(after_help = "Example:\n  tripgate demo\n  tripgate demo --seconds 60 --slack-url https://hooks.slack.com/services/...")]
+    Demo {
+        /// Config files over the demo rules.
+        #[arg(long)]
+        config: Vec<PathBuf>,
+        /// Wall-clock length of the demo.
+        #[arg(long, default_value_t = 120)]
+        seconds: u64,
+        /// Simulated hours played in that time.
+        #[arg(long, default_value_t = 5)]
+        hours: u64,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Also post transitions to this Slack incoming webhook.
+        #[arg(long, env = "TRIPGATE_DEMO_SLACK_URL")]
+        slack_url: Option<String>,
+        /// Also post transitions to this webhook (Standard Webhooks signed).
+        #[arg(long, env = "TRIPGATE_DEMO_WEBHOOK_URL")]
+        webhook_url: Option<String>,
+        /// The whsec_ secret for --webhook-url.
+        #[arg(long, env = "TRIPGATE_DEMO_WEBHOOK_SECRET")]
+        webhook_secret: Option<String>,
+    },
+    /// Run live on Kafka: consume the input topics, checkpoint state in Kafka, alert, serve /metrics.
+    #[command(
+        after_help = "Example:\n  tripgate run --config rules.toml --config kafka.toml\n  TRIPGATE__KAFKA__CLIENT__SASL_PASSWORD=... tripgate run --config prod.toml --out results.jsonl"
+    )]
+    Run {
+        /// Config files, applied in order over the embedded defaults (default: the playbook rules).
+        #[arg(long)]
+        config: Vec<PathBuf>,
+        /// Also write the JSON Lines results backtest writes (kept consistent across restarts).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Load a JSON Lines event log into the input topics (by type, keyed by order or ticket id).
+    #[command(after_help = "Example:\n  tripgate produce --events events.jsonl --config kafka.toml")]
+    Produce {
+        /// Events, one JSON object per line; `-` reads stdin.
+        #[arg(long)]
+        events: PathBuf,
+        /// Config files (the [kafka] table), applied over the embedded defaults.
+        #[arg(long)]
+        config: Vec<PathBuf>,
     },
     /// Write a simulated business's events (orders, fulfillment, tickets) as JSON Lines.
     #[command(after_help = "Example:\n  tripgate simulate --days 7 --seed 42 --out events.jsonl")]
@@ -84,6 +135,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&config)?;
             let engine = backtest::run(&events, &config, &out)?;
             eprint!("{}", backtest::summary(&engine));
+            Ok(())
+        }
+        Command::Demo { config, seconds, hours, seed, slack_url, webhook_url, webhook_secret } => {
+            let options = demo::DemoOptions { config, seconds, hours, seed, slack_url, webhook_url, webhook_secret };
+            tokio::runtime::Runtime::new()?.block_on(demo::run(options))
+        }
+        Command::Run { config, out } => {
+            let config = Config::load(&config)?;
+            live::run(config, out)
+        }
+        Command::Produce { events, config } => {
+            let config = Config::load(&config)?;
+            let produced = produce::run(&events, &config)?;
+            let [orders, fulfillment, tickets] = produced.per_topic;
+            eprintln!(
+                "produced {} messages: {orders} to {}, {fulfillment} to {}, {tickets} to {} ({} unroutable lines sent to {} as they are)",
+                orders + fulfillment + tickets,
+                config.kafka.topics.orders,
+                config.kafka.topics.fulfillment,
+                config.kafka.topics.tickets,
+                produced.unroutable,
+                config.kafka.topics.orders,
+            );
             Ok(())
         }
         Command::Simulate {

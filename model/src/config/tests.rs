@@ -15,6 +15,13 @@ fn the_playbook_and_defaults_are_valid() {
 }
 
 #[test]
+fn the_demo_rules_are_valid() {
+    let config = Config::load_over(Some(DEMO_TOML), &[]).unwrap();
+    assert!(config.notifiers.contains_key("acquisition-system"));
+    assert_eq!(config.gates[0].name, "expansion-readiness");
+}
+
+#[test]
 fn the_contract_example_parses_with_its_defaults() {
     let config = Config::from_toml(TINY).unwrap();
     assert_eq!(config.rules.len(), 9);
@@ -105,5 +112,69 @@ fn secrets_are_redacted_in_debug_and_output() {
     for shown in [debug, printed] {
         assert!(!shown.contains("secret-path"), "{shown}");
         assert!(!shown.contains("c2VjcmV0"), "{shown}");
+    }
+}
+
+#[test]
+fn kafka_defaults_files_and_env_secrets() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "live.toml",
+            r#"
+            [kafka]
+            bootstrap = "broker-1:9093,broker-2:9093"
+            checkpoint_interval = "2s"
+            [kafka.topics]
+            orders = "shop-orders"
+            [kafka.client]
+            "security.protocol" = "SASL_SSL"
+            "sasl.username" = "tripgate"
+            "session.timeout.ms" = 6000
+            "#,
+        )?;
+        jail.set_env("TRIPGATE__KAFKA__CLIENT__SASL_PASSWORD", "hunter2");
+        let config = Config::load(&[PathBuf::from("live.toml")]).unwrap();
+        let kafka = &config.kafka;
+        assert_eq!(kafka.bootstrap, "broker-1:9093,broker-2:9093");
+        assert_eq!(kafka.checkpoint_interval.text(), "2s");
+        assert_eq!(kafka.topics.all(), ["shop-orders", "fulfillment", "tickets"]);
+        assert_eq!(kafka.state_topic, "tripgate-state");
+        assert_eq!(kafka.partition_idle.nanos(), 500_000_000);
+        let properties = kafka.client.properties();
+        for expected in [
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.username", "tripgate"),
+            ("session.timeout.ms", "6000"),
+            ("sasl.password", "hunter2"),
+        ] {
+            assert!(
+                properties.contains(&(expected.0.to_string(), expected.1.to_string())),
+                "{expected:?} not in {properties:?}"
+            );
+        }
+        let printed = toml::to_string(&config).unwrap();
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("SASL_SSL"), "{printed}");
+        assert!(!format!("{config:?}").contains("hunter2"));
+        Ok(())
+    });
+}
+
+#[test]
+fn kafka_settings_tripgate_owns_and_clashing_topics_are_refused() {
+    let text = r#"
+        [kafka]
+        dead_letter_topic = "orders"
+        partitions = 0
+        [kafka.client]
+        "enable.auto.commit" = true
+    "#;
+    let error = Config::from_toml(text).unwrap_err().to_string();
+    for expected in [
+        "every topic must be distinct",
+        "kafka.partitions: must be at least 1",
+        "kafka.client.enable.auto.commit: set by tripgate",
+    ] {
+        assert!(error.contains(expected), "missing {expected:?} in:\n{error}");
     }
 }

@@ -1,0 +1,197 @@
+//! Timestamp synchronisation across partitions (Kafka Streams' rule): the
+//! next record handed on is the buffered head with the smallest timestamp,
+//! and only once every partition either has a buffered head or is known to
+//! be caught up and has been empty for `idle`.
+//!
+//! Why: joins and windows need event-time order, and Kafka orders nothing
+//! across partitions. Producers that set the message timestamp to the
+//! event's `occurred_at` (as `tripgate produce` does) get their events fed
+//! in time order, so no event becomes late merely because another partition
+//! was fetched first, and a replay from the same offsets takes exactly the
+//! same path. Pure and clock-injected, so it is tested without a broker.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+/// A partition of one of the input topics; the topic index (the order of
+/// `TopicsConfig::all`) breaks timestamp ties before the partition number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PartitionId {
+    pub topic_index: usize,
+    pub partition: i32,
+}
+
+struct Lane<R> {
+    buffer: VecDeque<(i64, R)>,
+    /// The offset after the last record received.
+    next_offset: i64,
+    /// The high watermark as last known: records below it exist.
+    end_offset: i64,
+    /// When the buffer last became empty.
+    empty_since: Instant,
+}
+
+/// Partitions whose records exist but have not arrived hold the merge, so
+/// that the order never depends on fetch timing. A partition whose last
+/// offsets can never arrive (transaction markers) would hold it forever;
+/// after this long it is passed over, with a warning.
+pub const STALL_LIMIT: Duration = Duration::from_secs(300);
+
+pub struct Merge<R> {
+    lanes: BTreeMap<PartitionId, Lane<R>>,
+    idle: Duration,
+}
+
+impl<R> Merge<R> {
+    pub fn new(idle: Duration) -> Merge<R> {
+        Merge {
+            lanes: BTreeMap::new(),
+            idle,
+        }
+    }
+
+    /// Starts tracking a partition read from `next_offset`, with records up
+    /// to `end_offset` (exclusive) known to exist.
+    pub fn add_partition(&mut self, id: PartitionId, next_offset: i64, end_offset: i64, now: Instant) {
+        self.lanes.insert(
+            id,
+            Lane {
+                buffer: VecDeque::new(),
+                next_offset,
+                end_offset,
+                empty_since: now,
+            },
+        );
+    }
+
+    /// Records that records below `end_offset` exist (a newer high watermark).
+    pub fn observe_end(&mut self, id: PartitionId, end_offset: i64) {
+        if let Some(lane) = self.lanes.get_mut(&id) {
+            lane.end_offset = lane.end_offset.max(end_offset);
+        }
+    }
+
+    /// Buffers a record; records of one partition arrive in offset order.
+    pub fn push(&mut self, id: PartitionId, offset: i64, timestamp: i64, record: R) {
+        let Some(lane) = self.lanes.get_mut(&id) else {
+            return;
+        };
+        lane.next_offset = offset + 1;
+        lane.end_offset = lane.end_offset.max(offset + 1);
+        lane.buffer.push_back((timestamp, record));
+    }
+
+    pub fn buffered(&self, id: PartitionId) -> usize {
+        self.lanes.get(&id).map_or(0, |lane| lane.buffer.len())
+    }
+
+    pub fn partitions(&self) -> impl Iterator<Item = PartitionId> + '_ {
+        self.lanes.keys().copied()
+    }
+
+    /// The next record in timestamp order, if the merge may decide now.
+    pub fn pop(&mut self, now: Instant) -> Option<(PartitionId, R)> {
+        let mut best: Option<(i64, PartitionId)> = None;
+        for (id, lane) in &self.lanes {
+            match lane.buffer.front() {
+                Some((timestamp, _)) => {
+                    if best.map_or(true, |(best_timestamp, _)| *timestamp < best_timestamp) {
+                        best = Some((*timestamp, *id));
+                    }
+                }
+                None => {
+                    let waited = now.saturating_duration_since(lane.empty_since);
+                    let caught_up = lane.next_offset >= lane.end_offset;
+                    if caught_up && waited < self.idle {
+                        return None;
+                    }
+                    if !caught_up && waited < STALL_LIMIT {
+                        return None;
+                    }
+                    if !caught_up {
+                        tracing::warn!(
+                            topic_index = id.topic_index,
+                            partition = id.partition,
+                            next_offset = lane.next_offset,
+                            end_offset = lane.end_offset,
+                            "partition stalled below its high watermark; merging without it"
+                        );
+                    }
+                }
+            }
+        }
+        let (_, id) = best?;
+        let lane = self.lanes.get_mut(&id)?;
+        let (_, record) = lane.buffer.pop_front()?;
+        if lane.buffer.is_empty() {
+            lane.empty_since = now;
+        }
+        Some((id, record))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(topic_index: usize, partition: i32) -> PartitionId {
+        PartitionId {
+            topic_index,
+            partition,
+        }
+    }
+
+    const IDLE: Duration = Duration::from_millis(500);
+
+    #[test]
+    fn heads_are_taken_in_timestamp_order_ties_by_topic_then_partition() {
+        let start = Instant::now();
+        let mut merge = Merge::new(IDLE);
+        for lane in [id(0, 0), id(0, 1), id(1, 0)] {
+            merge.add_partition(lane, 0, 2, start);
+        }
+        merge.push(id(0, 0), 0, 10, "a10");
+        merge.push(id(0, 0), 1, 30, "a30");
+        merge.push(id(0, 1), 0, 20, "b20");
+        merge.push(id(0, 1), 1, 30, "b30");
+        merge.push(id(1, 0), 0, 5, "c5");
+        merge.push(id(1, 0), 1, 30, "c30");
+        let order: Vec<&str> = std::iter::from_fn(|| merge.pop(start).map(|(_, r)| r)).collect();
+        assert_eq!(order, ["c5", "a10", "b20", "a30", "b30", "c30"]);
+    }
+
+    #[test]
+    fn a_partition_with_unfetched_records_holds_the_merge() {
+        let start = Instant::now();
+        let mut merge = Merge::new(IDLE);
+        merge.add_partition(id(0, 0), 0, 1, start);
+        merge.add_partition(id(0, 1), 0, 1, start);
+        merge.push(id(0, 0), 0, 10, "a");
+        // Records exist in partition 1 but have not arrived: wait, however long.
+        assert!(merge.pop(start + Duration::from_secs(60)).is_none());
+        merge.push(id(0, 1), 0, 5, "b");
+        assert_eq!(merge.pop(start).map(|(_, r)| r), Some("b"));
+    }
+
+    #[test]
+    fn a_caught_up_empty_partition_holds_the_merge_only_for_idle() {
+        let start = Instant::now();
+        let mut merge = Merge::new(IDLE);
+        merge.add_partition(id(0, 0), 0, 1, start);
+        merge.add_partition(id(2, 0), 7, 7, start);
+        merge.push(id(0, 0), 0, 10, "a");
+        assert!(merge.pop(start + Duration::from_millis(100)).is_none());
+        assert_eq!(merge.pop(start + IDLE).map(|(_, r)| r), Some("a"));
+    }
+
+    #[test]
+    fn a_partition_stalled_below_its_end_is_passed_over_after_the_limit() {
+        let start = Instant::now();
+        let mut merge = Merge::new(IDLE);
+        merge.add_partition(id(0, 0), 0, 1, start);
+        merge.add_partition(id(0, 1), 3, 4, start);
+        merge.push(id(0, 0), 0, 10, "a");
+        assert!(merge.pop(start + STALL_LIMIT / 2).is_none());
+        assert_eq!(merge.pop(start + STALL_LIMIT).map(|(_, r)| r), Some("a"));
+    }
+}

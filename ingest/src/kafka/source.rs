@@ -1,0 +1,303 @@
+//! The input source: one consumer assigned every partition of the input
+//! topics, polled on its own thread, merged in timestamp order
+//! ([`Merge`]), and handed on in batches through a bounded channel. A full
+//! channel stops the polling, and librdkafka's bounded prefetch then stops
+//! fetching: a slow engine slows the consumer, it never grows memory.
+//!
+//! Partitions are assigned, not subscribed: joins need every event of an
+//! order, so one instance reads every partition (see docs/ARCHITECTURE.md,
+//! "Live mode and durability", for splitting by co-partitioning later). The
+//! group id is still set so committed offsets show up in lag tools.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use tripgate_model::config::KafkaConfig;
+
+use super::client::{client_config, ClientHealth, HealthContext};
+use super::merge::{Merge, PartitionId};
+use super::KafkaSourceError;
+
+/// One input message, owned.
+#[derive(Clone, Debug)]
+pub struct SourceRecord {
+    pub topic_index: usize,
+    pub topic: Arc<str>,
+    pub partition: i32,
+    pub offset: i64,
+    pub timestamp_ms: Option<i64>,
+    pub key: Option<Vec<u8>>,
+    pub payload: Option<Vec<u8>>,
+}
+
+pub struct SourceOptions {
+    /// Input topics; the index is the merge's tie-break.
+    pub topics: Vec<String>,
+    /// Where to resume per (topic, partition): the checkpoint's next
+    /// offsets. Partitions not listed start from the beginning.
+    pub start_offsets: BTreeMap<(String, i32), i64>,
+    pub idle: Duration,
+    pub metadata_timeout: Duration,
+    /// Records per batch sent to the engine.
+    pub batch_size: usize,
+    /// Batches in flight between the source and the engine.
+    pub channel_batches: usize,
+    /// Records buffered per partition before that partition is paused.
+    pub max_buffered: usize,
+}
+
+pub struct SourceHandle {
+    pub records: Receiver<Vec<SourceRecord>>,
+    /// Every assigned partition, for readiness and metrics.
+    pub partitions: Vec<(String, i32)>,
+    stop: Arc<AtomicBool>,
+    consumer: Arc<BaseConsumer<HealthContext>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl SourceHandle {
+    /// Commits next offsets to the group. Asynchronous: the checkpoint is
+    /// what restarts read, the group's offsets are for operators.
+    pub fn commit(&self, offsets: &BTreeMap<(String, i32), i64>) -> Result<(), KafkaSourceError> {
+        let mut list = TopicPartitionList::new();
+        for ((topic, partition), offset) in offsets {
+            list.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
+        }
+        if list.count() > 0 {
+            self.consumer.commit(&list, CommitMode::Async)?;
+        }
+        Ok(())
+    }
+
+    /// Stops polling and waits for the thread; records in the channel are
+    /// left unread.
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            // Unblocks a thread waiting on a full channel.
+            drop(std::mem::replace(&mut self.records, sync_channel(1).1));
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Discovers the partitions, assigns them at the start offsets and starts
+/// the polling thread. Blocking: call it from a blocking thread.
+pub fn start_source(
+    kafka: &KafkaConfig,
+    health: Arc<ClientHealth>,
+    options: SourceOptions,
+) -> Result<SourceHandle, KafkaSourceError> {
+    let context = HealthContext {
+        health: health.clone(),
+        role: "consumer",
+        records_lag: true,
+    };
+    let mut config = client_config(kafka);
+    config
+        .set("group.id", &kafka.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false");
+    let consumer: BaseConsumer<HealthContext> = config.create_with_context(context)?;
+    let now = Instant::now();
+    let mut merge = Merge::new(options.idle);
+    let mut assignment = TopicPartitionList::new();
+    let mut partitions = Vec::new();
+    for (topic_index, topic) in options.topics.iter().enumerate() {
+        let metadata = consumer.fetch_metadata(Some(topic), options.metadata_timeout)?;
+        let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
+            return Err(KafkaSourceError::Topic {
+                topic: topic.clone(),
+                problem: "not in the cluster's metadata".into(),
+            });
+        };
+        if let Some(error) = found.error() {
+            return Err(KafkaSourceError::Topic {
+                topic: topic.clone(),
+                problem: format!("{:?}", rdkafka::error::RDKafkaErrorCode::from(error)),
+            });
+        }
+        let mut numbers: Vec<i32> = found.partitions().iter().map(|p| p.id()).collect();
+        numbers.sort_unstable();
+        for partition in numbers {
+            let (low, high) =
+                consumer.fetch_watermarks(topic, partition, options.metadata_timeout)?;
+            let start = options
+                .start_offsets
+                .get(&(topic.clone(), partition))
+                .copied();
+            let next = start.unwrap_or(low).max(low);
+            assignment.add_partition_offset(topic, partition, Offset::Offset(next))?;
+            let id = PartitionId {
+                topic_index,
+                partition,
+            };
+            merge.add_partition(id, next, high, now);
+            partitions.push((topic.clone(), partition));
+            tracing::info!(topic = %topic, partition, start = next, end = high, "partition assigned");
+        }
+    }
+    consumer.assign(&assignment)?;
+    health.mark_reachable();
+    let consumer = Arc::new(consumer);
+    let (sender, records) = sync_channel(options.channel_batches.max(1));
+    let stop = Arc::new(AtomicBool::new(false));
+    let poller = Poller {
+        consumer: consumer.clone(),
+        health,
+        topics: options.topics.iter().map(|t| Arc::from(t.as_str())).collect(),
+        merge,
+        paused: HashSet::new(),
+        batch_size: options.batch_size.max(1),
+        max_buffered: options.max_buffered.max(2),
+        stop: stop.clone(),
+    };
+    let thread = std::thread::Builder::new()
+        .name("kafka-source".into())
+        .spawn(move || poller.run(sender))?;
+    Ok(SourceHandle {
+        records,
+        partitions,
+        stop,
+        consumer,
+        thread: Some(thread),
+    })
+}
+
+struct Poller {
+    consumer: Arc<BaseConsumer<HealthContext>>,
+    health: Arc<ClientHealth>,
+    topics: Vec<Arc<str>>,
+    merge: Merge<SourceRecord>,
+    paused: HashSet<PartitionId>,
+    batch_size: usize,
+    max_buffered: usize,
+    stop: Arc<AtomicBool>,
+}
+
+/// How often the statistics' high watermarks are read into the merge.
+const END_REFRESH: Duration = Duration::from_millis(100);
+
+impl Poller {
+    fn run(mut self, sender: SyncSender<Vec<SourceRecord>>) {
+        let mut batch = Vec::with_capacity(self.batch_size);
+        let mut last_refresh = Instant::now();
+        let mut last_error_log: Option<Instant> = None;
+        while !self.stop.load(Ordering::Relaxed) {
+            // Short waits: an idle partition's grace period must be noticed.
+            let polled = self.consumer.poll(Duration::from_millis(20));
+            match polled {
+                Some(Ok(message)) => {
+                    self.health.mark_reachable();
+                    let topic_index = self
+                        .topics
+                        .iter()
+                        .position(|t| **t == *message.topic())
+                        .unwrap_or(0);
+                    let id = PartitionId {
+                        topic_index,
+                        partition: message.partition(),
+                    };
+                    let record = SourceRecord {
+                        topic_index,
+                        topic: self.topics[topic_index].clone(),
+                        partition: message.partition(),
+                        offset: message.offset(),
+                        timestamp_ms: message.timestamp().to_millis(),
+                        key: message.key().map(<[u8]>::to_vec),
+                        payload: message.payload().map(<[u8]>::to_vec),
+                    };
+                    let timestamp = record.timestamp_ms.unwrap_or(i64::MIN);
+                    self.merge.push(id, message.offset(), timestamp, record);
+                    if self.merge.buffered(id) >= self.max_buffered {
+                        self.set_paused(id, true);
+                    }
+                }
+                Some(Err(error)) => {
+                    let quiet = last_error_log.is_some_and(|at| at.elapsed() < Duration::from_secs(10));
+                    if !quiet {
+                        tracing::warn!(error = %error, "kafka consumer error");
+                        last_error_log = Some(Instant::now());
+                    }
+                }
+                None => {}
+            }
+            if last_refresh.elapsed() >= END_REFRESH {
+                self.refresh_ends();
+                last_refresh = Instant::now();
+            }
+            let now = Instant::now();
+            while let Some((id, record)) = self.merge.pop(now) {
+                batch.push(record);
+                if self.paused.contains(&id) && self.merge.buffered(id) <= self.max_buffered / 2 {
+                    self.set_paused(id, false);
+                }
+                if batch.len() >= self.batch_size {
+                    break;
+                }
+            }
+            if !batch.is_empty() {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(self.batch_size));
+                if !self.send(&sender, full) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Blocks while the engine is behind; false once it is gone or told to stop.
+    fn send(&self, sender: &SyncSender<Vec<SourceRecord>>, mut batch: Vec<SourceRecord>) -> bool {
+        loop {
+            match sender.try_send(batch) {
+                Ok(()) => return true,
+                Err(TrySendError::Disconnected(_)) => return false,
+                Err(TrySendError::Full(back)) => {
+                    if self.stop.load(Ordering::Relaxed) {
+                        return false;
+                    }
+                    batch = back;
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+        }
+    }
+
+    fn refresh_ends(&mut self) {
+        let ids: Vec<PartitionId> = self.merge.partitions().collect();
+        for id in ids {
+            let topic = &self.topics[id.topic_index];
+            if let Some(high) = self.health.high_watermark(topic, id.partition) {
+                self.merge.observe_end(id, high);
+            }
+        }
+    }
+
+    fn set_paused(&mut self, id: PartitionId, paused: bool) {
+        let mut list = TopicPartitionList::new();
+        list.add_partition(&self.topics[id.topic_index], id.partition);
+        let result = if paused {
+            self.consumer.pause(&list)
+        } else {
+            self.consumer.resume(&list)
+        };
+        match result {
+            Ok(()) => {
+                if paused {
+                    self.paused.insert(id);
+                } else {
+                    self.paused.remove(&id);
+                }
+            }
+            Err(error) => tracing::warn!(error = %error, partition = id.partition, "cannot pause or resume a partition"),
+        }
+    }
+}

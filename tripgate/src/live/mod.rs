@@ -1,0 +1,282 @@
+//! `tripgate run`: live mode on Kafka. This module wires the stages,
+//! downstream first: HTTP endpoints and the notification outbox, then on a
+//! blocking thread the topics, the checkpoint, the engine, and last the
+//! source that feeds it. See docs/ARCHITECTURE.md, "Live mode and
+//! durability", for the guarantees.
+
+mod checkpoint;
+mod failpoint;
+mod metrics;
+mod outbox;
+mod output;
+mod processor;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use prometheus::Registry;
+use tokio_util::sync::CancellationToken;
+use tripgate_ingest::kafka::{
+    ensure_topics, start_source, AckedProducer, ClientHealth, SourceHandle, SourceOptions,
+    TopicSpec,
+};
+use tripgate_model::config::Config;
+
+use self::checkpoint::{sha256_hex, StateStore};
+use self::metrics::LiveMetrics;
+use self::outbox::Outbox;
+use self::output::OutputFile;
+use self::processor::Processor;
+use crate::engine::Engine;
+use crate::server::{self, Endpoints, Health};
+
+/// How long one attempt to reach the broker at startup may take.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub fn run(config: Config, out: Option<PathBuf>) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRIPGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(config, out))
+}
+
+/// What the checkpoint must match: the pipeline, the rules and the gates.
+/// Notifiers may change freely between runs.
+pub fn config_fingerprint(config: &Config) -> String {
+    let relevant = serde_json::json!({
+        "pipeline": config.pipeline,
+        "rules": config.rules,
+        "gates": config.gates,
+    });
+    sha256_hex(relevant.to_string().as_bytes())
+}
+
+async fn serve(config: Config, out: Option<PathBuf>) -> anyhow::Result<()> {
+    let registry = Registry::new();
+    let metrics = Arc::new(LiveMetrics::new(&registry)?);
+    let health = Arc::new(Health::default());
+    let endpoints = Arc::new(Endpoints {
+        registry,
+        health: health.clone(),
+    });
+    let server_stop = CancellationToken::new();
+    let (address, server_task) = server::start(&config.server.listen, endpoints, server_stop.clone())
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    tracing::info!(%address, "serving /metrics, /healthz and /readyz");
+    let outbox = Outbox::spawn(&config)?;
+    let client_health = ClientHealth::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let reporter = tokio::spawn(report_client(
+        metrics.clone(),
+        client_health.clone(),
+        outbox.clone(),
+    ));
+    let deadline = config.kafka.shutdown_deadline.as_std();
+    let mut worker = tokio::task::spawn_blocking({
+        let stop = stop.clone();
+        let runtime = tokio::runtime::Handle::current();
+        move || {
+            let parts = Parts {
+                config,
+                out,
+                outbox,
+                health,
+                client_health,
+                metrics,
+                stop,
+                runtime,
+            };
+            start_and_run(parts)
+        }
+    });
+    let result = tokio::select! {
+        joined = &mut worker => joined,
+        signal = shutdown_signal() => {
+            signal?;
+            tracing::info!("shutdown requested");
+            stop.store(true, Ordering::Relaxed);
+            match tokio::time::timeout(deadline, &mut worker).await {
+                Ok(joined) => joined,
+                Err(_) => {
+                    server_stop.cancel();
+                    bail!("shutdown did not finish within kafka.shutdown_deadline ({deadline:?}); the last checkpoint stands")
+                }
+            }
+        }
+    };
+    reporter.abort();
+    server_stop.cancel();
+    let _ = server_task.await;
+    result.context("the live engine thread panicked")?
+}
+
+async fn shutdown_signal() -> anyhow::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        interrupted = tokio::signal::ctrl_c() => interrupted?,
+    }
+    Ok(())
+}
+
+async fn report_client(metrics: Arc<LiveMetrics>, health: Arc<ClientHealth>, outbox: Outbox) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        every.tick().await;
+        metrics.observe_client(&health, outbox.pending_count());
+    }
+}
+
+struct Parts {
+    config: Config,
+    out: Option<PathBuf>,
+    outbox: Outbox,
+    health: Arc<Health>,
+    client_health: Arc<ClientHealth>,
+    metrics: Arc<LiveMetrics>,
+    stop: Arc<AtomicBool>,
+    runtime: tokio::runtime::Handle,
+}
+
+/// Waits for the broker (degraded meanwhile), restores, then runs.
+fn start_and_run(parts: Parts) -> anyhow::Result<()> {
+    let mut pause = Duration::from_secs(1);
+    let (processor, source) = loop {
+        if parts.stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        match start(&parts) {
+            Ok(started) => break started,
+            Err(error) => {
+                let reason = format!("waiting for kafka: {error:#}");
+                tracing::warn!(error = %format!("{error:#}"), retry_in_ms = pause.as_millis() as u64, "cannot start live mode yet");
+                parts.health.set_degraded(Some(reason));
+                let until = Instant::now() + pause;
+                while Instant::now() < until && !parts.stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                pause = (pause * 2).min(Duration::from_secs(10));
+            }
+        }
+    };
+    parts.health.set_degraded(None);
+    processor.run(source)
+}
+
+fn start(parts: &Parts) -> anyhow::Result<(Processor, SourceHandle)> {
+    let config = &parts.config;
+    let kafka = &config.kafka;
+    let input = |name: &str| TopicSpec {
+        name: name.to_string(),
+        partitions: kafka.partitions,
+        replication_factor: kafka.replication_factor,
+        compacted: false,
+    };
+    let mut topics: Vec<TopicSpec> = kafka.topics.all().iter().map(|t| input(t)).collect();
+    topics.push(input(&kafka.dead_letter_topic));
+    topics.push(TopicSpec {
+        name: kafka.state_topic.clone(),
+        partitions: 1,
+        replication_factor: kafka.replication_factor,
+        compacted: true,
+    });
+    parts.runtime.block_on(ensure_topics(
+        kafka,
+        parts.client_health.clone(),
+        &topics,
+        STARTUP_TIMEOUT,
+    ))?;
+    let state_producer =
+        AckedProducer::new(kafka, parts.client_health.clone(), "state", Duration::ZERO)?;
+    let mut store = StateStore::new(&kafka.state_topic, state_producer);
+    let restored = store.read_latest(kafka, STARTUP_TIMEOUT * 3)?;
+    let (engine, manifest) = match restored {
+        Some(restored) => {
+            let manifest = restored.manifest;
+            if manifest.config_fingerprint != config_fingerprint(config) {
+                bail!(
+                    "the checkpoint in {} was made with other pipeline settings, rules or gates; \
+                     restore that config, or use a new state_topic and group_id to start over",
+                    kafka.state_topic
+                );
+            }
+            let engine = Engine::restore(config, &restored.state)
+                .context("cannot restore the engine from the checkpoint")?;
+            tracing::info!(sequence = manifest.sequence, bytes = manifest.state_bytes, partitions = manifest.offsets.len(), pending_notifications = manifest.pending_notifications.len(), "checkpoint restored");
+            (engine, Some(manifest))
+        }
+        None => {
+            tracing::info!(topic = %kafka.state_topic, "no checkpoint: starting from the beginning of the input");
+            (Engine::new(config), None)
+        }
+    };
+    let out = match &parts.out {
+        Some(path) => {
+            let keep = manifest.as_ref().and_then(|m| m.out_len).unwrap_or(0);
+            Some(OutputFile::open(path, keep)?)
+        }
+        None => None,
+    };
+    let start_offsets: BTreeMap<(String, i32), i64> = manifest
+        .iter()
+        .flat_map(|m| &m.offsets)
+        .map(|o| ((o.topic.clone(), o.partition), o.next))
+        .collect();
+    let dead_letters = AckedProducer::new(
+        kafka,
+        parts.client_health.clone(),
+        "dead-letters",
+        Duration::from_millis(5),
+    )?;
+    let source = start_source(
+        kafka,
+        parts.client_health.clone(),
+        SourceOptions {
+            topics: kafka.topics.all().iter().map(|t| t.to_string()).collect(),
+            start_offsets: start_offsets.clone(),
+            idle: kafka.partition_idle.as_std(),
+            metadata_timeout: STARTUP_TIMEOUT,
+            batch_size: 512,
+            channel_batches: 8,
+            max_buffered: 20_000,
+        },
+    )?;
+    // Only now, when nothing can fail any more: a retried start must not
+    // queue them twice.
+    for pending in manifest.iter().flat_map(|m| &m.pending_notifications) {
+        parts
+            .outbox
+            .enqueue_to(pending.notification.clone(), pending.remaining.clone());
+    }
+    let specs = engine.specs().to_vec();
+    let processor = Processor {
+        config: config.clone(),
+        engine,
+        specs,
+        out,
+        outbox: parts.outbox.clone(),
+        dead_letters,
+        unacked: BTreeMap::new(),
+        offsets: start_offsets,
+        store,
+        health: parts.health.clone(),
+        client_health: parts.client_health.clone(),
+        metrics: parts.metrics.clone(),
+        stop: parts.stop.clone(),
+        last_checkpoint: Instant::now(),
+        dead_letter_trouble: None,
+    };
+    Ok((processor, source))
+}

@@ -1,0 +1,296 @@
+//! The engine thread of live mode: records in time order from the source,
+//! through the engine, out to `--out`, the outbox and the dead-letter topic;
+//! checkpoints on an interval and at shutdown.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use tripgate_alerter::records::write_tick;
+use tripgate_ingest::kafka::{
+    dead_letter_headers, AckedProducer, ClientHealth, DeadLetter, Outgoing, SourceHandle,
+    SourceRecord,
+};
+use tripgate_model::config::Config;
+use tripgate_model::time::format_rfc3339;
+use tripgate_model::{Nanos, RejectReason, Rejection, WindowSpec};
+
+use super::checkpoint::{Manifest, PartitionOffset, StateStore};
+use super::metrics::LiveMetrics;
+use super::output::OutputFile;
+use super::outbox::Outbox;
+use super::{config_fingerprint, failpoint};
+use crate::engine::Engine;
+use crate::server::Health;
+
+/// Dead letters awaiting acknowledgement before input is held back.
+const MAX_UNACKED_DEAD_LETTERS: usize = 10_000;
+
+pub struct Processor {
+    pub config: Config,
+    pub engine: Engine,
+    pub specs: Vec<WindowSpec>,
+    pub out: Option<OutputFile>,
+    pub outbox: Outbox,
+    pub dead_letters: AckedProducer,
+    /// Sent, not yet acknowledged: kept to be re-sent on failure, never dropped.
+    pub unacked: BTreeMap<usize, DeadLetter>,
+    pub offsets: BTreeMap<(String, i32), i64>,
+    pub store: StateStore,
+    pub health: Arc<Health>,
+    pub client_health: Arc<ClientHealth>,
+    pub metrics: Arc<LiveMetrics>,
+    pub stop: Arc<AtomicBool>,
+    pub last_checkpoint: Instant,
+    /// Why dead-letter writes are failing, while they are.
+    pub dead_letter_trouble: Option<String>,
+}
+
+fn wall_clock_nanos() -> Nanos {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    since_epoch.as_nanos().min(i64::MAX as u128) as Nanos
+}
+
+impl Processor {
+    /// Runs until `stop` is set, then shuts down within `deadline`: stop
+    /// polling, let notifications go out, final checkpoint, commit.
+    pub fn run(mut self, source: SourceHandle) -> anyhow::Result<()> {
+        let idle_timeout = self.config.pipeline.idle_timeout.nanos();
+        let interval = self.config.kafka.checkpoint_interval.as_std();
+        self.health.set_ready(true);
+        while !self.stop.load(Ordering::Relaxed) {
+            match source.records.recv_timeout(Duration::from_millis(100)) {
+                Ok(batch) => {
+                    let count = batch.len() as u64;
+                    for record in batch {
+                        self.process(record)?;
+                    }
+                    self.metrics.events.inc_by(count);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => bail!("the kafka source stopped"),
+            }
+            self.engine.observe_wall_clock(wall_clock_nanos(), idle_timeout);
+            self.advance()?;
+            if let Some(out) = &mut self.out {
+                out.flush()?;
+            }
+            self.collect_dead_letter_acks(false)?;
+            if self.last_checkpoint.elapsed() >= interval {
+                self.checkpoint(&source)?;
+            }
+            self.report_health();
+            self.metrics.observe_engine(&self.engine);
+        }
+        tracing::info!("shutting down: polling stopped");
+        let deadline = Instant::now() + self.config.kafka.shutdown_deadline.as_std();
+        let drain_until = Instant::now() + self.config.kafka.shutdown_deadline.as_std() / 2;
+        while self.outbox.pending_count() > 0 && Instant::now() < drain_until {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.checkpoint(&source)?;
+        source.stop();
+        tracing::info!(
+            pending_notifications = self.outbox.pending_count(),
+            left_ms = deadline.saturating_duration_since(Instant::now()).as_millis() as u64,
+            "shutdown complete"
+        );
+        Ok(())
+    }
+
+    fn process(&mut self, record: SourceRecord) -> anyhow::Result<()> {
+        self.offsets.insert(
+            (record.topic.to_string(), record.partition),
+            record.offset + 1,
+        );
+        self.engine.stats.read += 1;
+        let bytes = record.payload.as_deref().unwrap_or_default();
+        let max_bytes = self.config.pipeline.max_event_bytes;
+        let rejection = match tripgate_ingest::decode(bytes, max_bytes) {
+            Ok(event) => {
+                let limit = wall_clock_nanos()
+                    .saturating_add(self.config.pipeline.max_future_skew.nanos());
+                if event.occurred_at > limit {
+                    Some(Rejection::new(
+                        RejectReason::FutureTimestamp,
+                        format!(
+                            "occurred_at {} is more than max_future_skew ({}) ahead of the wall clock",
+                            format_rfc3339(event.occurred_at),
+                            self.config.pipeline.max_future_skew
+                        ),
+                    ))
+                } else {
+                    self.engine.offer(event);
+                    None
+                }
+            }
+            Err(rejection) => Some(rejection),
+        };
+        if let Some(rejection) = rejection {
+            // Counted in the engine's totals, exported as tripgate_events_rejected_total.
+            self.engine.reject(rejection.reason);
+            let letter = DeadLetter {
+                key: record.key,
+                payload: record.payload,
+                rejection,
+                source_topic: record.topic.to_string(),
+                source_partition: record.partition,
+                source_offset: record.offset,
+                timestamp_ms: record.timestamp_ms,
+            };
+            self.send_dead_letter(letter)?;
+            if self.unacked.len() >= MAX_UNACKED_DEAD_LETTERS {
+                self.collect_dead_letter_acks(true)?;
+            }
+        }
+        self.advance()
+    }
+
+    fn advance(&mut self) -> anyhow::Result<()> {
+        let mut write_error = None;
+        let Processor {
+            engine,
+            specs,
+            out,
+            outbox,
+            ..
+        } = self;
+        engine.advance(|snapshot, outcome, _| {
+            if let Some(out) = out.as_mut() {
+                if let Err(error) = write_tick(out.writer(), specs, snapshot, outcome) {
+                    write_error.get_or_insert(error);
+                }
+            }
+            for transition in &outcome.transitions {
+                outbox.enqueue(transition.notification());
+            }
+            for gate in &outcome.gates {
+                outbox.enqueue(gate.notification());
+            }
+        });
+        match write_error {
+            Some(error) => Err(error).context("cannot write the --out file"),
+            None => Ok(()),
+        }
+    }
+
+    fn send_dead_letter(&mut self, letter: DeadLetter) -> anyhow::Result<()> {
+        let headers = dead_letter_headers(&letter);
+        let id = self.dead_letters.send(&Outgoing {
+            topic: &self.config.kafka.dead_letter_topic,
+            key: letter.key.as_deref(),
+            payload: letter.payload.as_deref(),
+            headers: Some(headers),
+            timestamp_ms: letter.timestamp_ms,
+        })?;
+        self.unacked.insert(id, letter);
+        Ok(())
+    }
+
+    /// Takes in acknowledgements and re-sends failures. With `wait_all`,
+    /// returns only once every dead letter sent so far is acknowledged: a
+    /// checkpoint must not cover an offset whose dead letter could be lost.
+    fn collect_dead_letter_acks(&mut self, wait_all: bool) -> anyhow::Result<()> {
+        let started = Instant::now();
+        loop {
+            let ids: Vec<usize> = self.unacked.keys().copied().collect();
+            for id in ids {
+                let outcome = if wait_all {
+                    self.dead_letters.wait(id, Duration::from_millis(500))
+                } else {
+                    self.dead_letters.try_take(id)
+                };
+                match outcome {
+                    Some(Ok(())) => {
+                        self.unacked.remove(&id);
+                        self.metrics.dead_letters.inc();
+                        self.dead_letter_trouble = None;
+                    }
+                    Some(Err(error)) => {
+                        let letter = self.unacked.remove(&id).expect("listed above");
+                        tracing::warn!(error = %error, topic = %letter.source_topic, partition = letter.source_partition, offset = letter.source_offset, "dead-letter write failed; retrying");
+                        self.metrics.dead_letter_failures.inc();
+                        self.dead_letter_trouble = Some(format!("dead-letter writes failing: {error}"));
+                        self.send_dead_letter(letter)?;
+                    }
+                    None => {}
+                }
+            }
+            if !wait_all || self.unacked.is_empty() {
+                return Ok(());
+            }
+            if started.elapsed() > Duration::from_secs(5) {
+                self.dead_letter_trouble
+                    .get_or_insert_with(|| "dead-letter writes not acknowledged".to_string());
+                self.report_health();
+            }
+        }
+    }
+
+    fn report_health(&self) {
+        let degraded = if !self.client_health.reachable() {
+            let why = self.client_health.last_error().unwrap_or_default();
+            Some(format!("kafka broker unreachable {why}").trim_end().to_string())
+        } else {
+            self.dead_letter_trouble.clone()
+        };
+        self.health.set_degraded(degraded);
+    }
+
+    /// Writes a checkpoint covering every record processed so far, then
+    /// commits those offsets to the group. A failed write is logged and
+    /// retried at the next interval; the previous checkpoint stays in force.
+    fn checkpoint(&mut self, source: &SourceHandle) -> anyhow::Result<()> {
+        self.last_checkpoint = Instant::now();
+        self.collect_dead_letter_acks(true)?;
+        let out_len = match &mut self.out {
+            Some(out) => Some(out.sync()?),
+            None => None,
+        };
+        failpoint::hit("checkpoint-start");
+        let state = self.engine.save_state();
+        let manifest = Manifest {
+            format: 1,
+            sequence: 0,
+            chunks: 0,
+            state_bytes: 0,
+            state_sha256: String::new(),
+            config_fingerprint: config_fingerprint(&self.config),
+            offsets: self
+                .offsets
+                .iter()
+                .map(|((topic, partition), next)| PartitionOffset {
+                    topic: topic.clone(),
+                    partition: *partition,
+                    next: *next,
+                })
+                .collect(),
+            out_len,
+            pending_notifications: self.outbox.pending(),
+        };
+        match self.store.write(&state, manifest) {
+            Ok(written) => {
+                self.metrics.observe_checkpoint(&written);
+                tracing::info!(
+                    bytes = written.bytes,
+                    chunks = written.chunks,
+                    duration_ms = written.duration.as_millis() as u64,
+                    "checkpoint written"
+                );
+                if let Err(error) = source.commit(&self.offsets) {
+                    tracing::warn!(error = %error, "offset commit failed; the checkpoint stands");
+                }
+            }
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), "checkpoint failed; retrying at the next interval");
+                self.metrics.checkpoint_failures.inc();
+            }
+        }
+        Ok(())
+    }
+}
