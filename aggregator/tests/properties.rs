@@ -260,8 +260,9 @@ proptest! {
     fn max_keys_folds_and_preserves_totals(
         events in sorted_events(100),
         max_keys in 1usize..=3,
+        ttl in order_ttl(),
     ) {
-        let pipeline = pipeline(&format!("max_keys = {max_keys}"));
+        let pipeline = pipeline(&format!("max_keys = {max_keys}\norder_ttl = \"{ttl}\""));
         let specs = all_specs();
         let run = run(&pipeline, &specs, &events.0, true);
         let reference = Reference::replay(&events.0, pipeline.order_ttl.nanos(), max_keys);

@@ -30,7 +30,8 @@ fn main() {
     let throttle_level = value_after("throttle", 2).unwrap_or(1.0);
     let with_breaker = arguments.iter().any(|argument| argument == "breaker");
     let mut scenario = Scenario::demo();
-    scenario.unthrottled_share = value_after("unthrottled", 1).unwrap_or(scenario.unthrottled_share);
+    scenario.unthrottled_share =
+        value_after("unthrottled", 1).unwrap_or(scenario.unthrottled_share);
 
     let mut business = Business::new(scenario, 42, START);
     let mut promised: HashMap<String, i64> = HashMap::new();
@@ -44,12 +45,16 @@ fn main() {
         for line in business.advance(tick, &controls) {
             record(&line, &mut promised, &mut deliveries);
         }
-        while deliveries.front().is_some_and(|(at, _)| *at < tick - 60 * MINUTE) {
+        while deliveries
+            .front()
+            .is_some_and(|(at, _)| *at < tick - 60 * MINUTE)
+        {
             deliveries.pop_front();
         }
         let on_time = deliveries.iter().filter(|(_, on_time)| *on_time).count();
         let rate = on_time as f64 / deliveries.len() as f64;
-        let tick_band = (deliveries.len() >= 30).then(|| usize::from(rate < 0.95) + usize::from(rate < 0.80));
+        let tick_band =
+            (deliveries.len() >= 30).then(|| usize::from(rate < 0.95) + usize::from(rate < 0.80));
         observed.push_back(tick_band);
         if observed.len() > 16 {
             observed.pop_front();
@@ -62,18 +67,30 @@ fn main() {
             controls.acquisition_throttle = throttle_level;
         }
         if band != previous {
-            println!("{} breaker {} -> {}", format_rfc3339(tick), BANDS[previous], BANDS[band]);
+            println!(
+                "{} breaker {} -> {}",
+                format_rfc3339(tick),
+                BANDS[previous],
+                BANDS[band]
+            );
         }
         if minute % 10 == 0 {
             let shown = rate * 100.0;
-            println!("{} on-time(1h) {shown:5.1}% of {:4} | {}", format_rfc3339(tick), deliveries.len(), business.status());
+            println!(
+                "{} on-time(1h) {shown:5.1}% of {:4} | {}",
+                format_rfc3339(tick),
+                deliveries.len(),
+                business.status()
+            );
         }
     }
 }
 
 fn record(line: &str, promised: &mut HashMap<String, i64>, deliveries: &mut VecDeque<(i64, bool)>) {
-    let event: serde_json::Value = serde_json::from_str(line).expect("the simulator writes valid JSON");
-    let timestamp = |field: &str| parse_rfc3339(event[field].as_str().unwrap_or_default()).unwrap_or_default();
+    let event: serde_json::Value =
+        serde_json::from_str(line).expect("the simulator writes valid JSON");
+    let timestamp =
+        |field: &str| parse_rfc3339(event[field].as_str().unwrap_or_default()).unwrap_or_default();
     let order = event["order_id"].as_str().unwrap_or_default().to_string();
     match event["type"].as_str() {
         Some("order.placed") => {
@@ -93,7 +110,10 @@ fn next_band(band: usize, observed: &VecDeque<Option<usize>>) -> usize {
     let escalate = last(6);
     if escalate.len() == 6 {
         for worse in (band + 1..=2).rev() {
-            if escalate.iter().all(|seen| seen.is_some_and(|seen| seen >= worse)) {
+            if escalate
+                .iter()
+                .all(|seen| seen.is_some_and(|seen| seen >= worse))
+            {
                 return worse;
             }
         }
@@ -101,7 +121,10 @@ fn next_band(band: usize, observed: &VecDeque<Option<usize>>) -> usize {
     let recover = last(16);
     if recover.len() == 16 {
         for better in 0..band {
-            if recover.iter().all(|seen| seen.is_some_and(|seen| seen <= better)) {
+            if recover
+                .iter()
+                .all(|seen| seen.is_some_and(|seen| seen <= better))
+            {
                 return better;
             }
         }

@@ -9,14 +9,19 @@ const START: i64 = 1_735_689_600_000_000_000; // 2025-01-01T00:00:00Z
 const DAY_PREFIX_LENGTH: usize = "2025-01-01".len();
 
 fn main() {
-    let days: u32 = std::env::args().nth(1).and_then(|text| text.parse().ok()).unwrap_or(7);
+    let days: u32 = std::env::args()
+        .nth(1)
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(7);
     let started = Instant::now();
     let mut per_day: BTreeMap<[u8; DAY_PREFIX_LENGTH], u64> = BTreeMap::new();
     let mut bytes = 0usize;
     for line in tripgate_simulator::simulate(days, 1, START) {
         bytes += line.len() + 1;
         // occurred_at always follows `"occurred_at":"`, written by the simulator itself.
-        let at = line.find("\"occurred_at\":\"").map_or(0, |position| position + 15);
+        let at = line
+            .find("\"occurred_at\":\"")
+            .map_or(0, |position| position + 15);
         let mut day = [0u8; DAY_PREFIX_LENGTH];
         day.copy_from_slice(&line.as_bytes()[at..at + DAY_PREFIX_LENGTH]);
         *per_day.entry(day).or_default() += 1;

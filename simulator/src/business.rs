@@ -1,19 +1,14 @@
-//! The discrete-event core: order arrivals, the agenda of scheduled happenings, and the API.
-//!
-//! Orders arrive as a Poisson process whose rate is held constant for each simulated minute
-//! of the run (drawn a minute at a time; exact for piecewise-constant rates, because the
-//! exponential gap is memoryless). Everything
-//! else (picks, shipments, deliveries, follow-ups, tickets) is an entry on one agenda ordered by
-//! time, then by scheduling order, so a seed always yields the same events in the same order.
+//! The discrete-event core: the public API and the loop that interleaves order arrivals
+//! (see `orders`) with the agenda of everything else (picks, shipments, deliveries,
+//! follow-ups, tickets), in time order, so a seed always yields the same events in the same
+//! order.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use crate::catalog::{
-    build_catalog, Sku, CHANNELS, LINE_COUNT_WEIGHTS, QUANTITY_WEIGHTS, REGIONS, WAREHOUSES,
-};
+use crate::agenda::Agenda;
+use crate::catalog::{build_catalog, Sku, REGIONS, WAREHOUSES};
 use crate::dirt::Dirt;
-use crate::fulfillment::{CancelState, OrderLine, QueuedOrder, WarehouseState};
+use crate::fulfillment::{CancelState, WarehouseState};
 use crate::rng::{splitmix64, Rng};
 use crate::scenario::Scenario;
 use crate::status::{BusinessStatus, Counters, WarehouseStatus};
@@ -27,12 +22,15 @@ pub(crate) const NANOS_PER_DAY: i64 = 24 * NANOS_PER_HOUR;
 /// What the operator (or tripgate's actions) currently does to the business.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Controls {
-    /// Share of new demand removed, 0.0 to 1.0 (values outside are clamped). Takes effect from
-    /// the next whole simulated minute after the start.
+    /// Share of new demand removed, 0.0 to 1.0 (values outside are clamped, NaN is 0). Order
+    /// arrivals are drawn a simulated minute at a time (counted from the start), so a change
+    /// takes effect from the next such minute.
     pub acquisition_throttle: f64,
-    /// SKUs that get no new order lines; an order whose every line is paused is lost.
+    /// SKUs that get no new order lines, from the next order on; an order whose every line is
+    /// paused is lost. Unknown names are ignored.
     pub paused_skus: BTreeSet<String>,
-    /// Multiplier on every warehouse's capacity (1.0 = none; values below 0.01 count as 0.01).
+    /// Multiplier on every warehouse's capacity (1.0 = none; values below 0.01 count as 0.01),
+    /// from the next pick on, so it also speeds up the orders already queued.
     pub extra_capacity: f64,
 }
 
@@ -87,30 +85,6 @@ pub(crate) enum Fact {
     },
 }
 
-struct Scheduled {
-    at: i64,
-    sequence: u64,
-    action: Action,
-}
-
-// Reversed so that `BinaryHeap`, a max-heap, pops the earliest entry first.
-impl Ord for Scheduled {
-    fn cmp(&self, other: &Scheduled) -> Ordering {
-        (other.at, other.sequence).cmp(&(self.at, self.sequence))
-    }
-}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Scheduled) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Scheduled) -> bool {
-        (self.at, self.sequence) == (other.at, other.sequence)
-    }
-}
-impl Eq for Scheduled {}
-
 /// A defect spike resolved to a catalog index and absolute instants.
 pub(crate) struct ActiveSpike {
     pub(crate) sku: usize,
@@ -125,22 +99,21 @@ pub struct Business {
     pub(crate) rng: Rng,
     /// Kept to derive the day-to-day demand factors, which must not depend on how far the
     /// main generator has advanced.
-    seed: u64,
+    pub(crate) seed: u64,
     pub(crate) catalog: Vec<Sku>,
     /// Running sums of SKU popularity, for drawing a SKU by binary search.
-    popularity_sums: Vec<f64>,
+    pub(crate) popularity_sums: Vec<f64>,
     pub(crate) spikes: Vec<ActiveSpike>,
-    start: i64,
+    pub(crate) start: i64,
     /// Events up to this instant have been returned.
-    now: i64,
-    agenda: BinaryHeap<Scheduled>,
+    pub(crate) now: i64,
+    pub(crate) agenda: Agenda<Action>,
     /// Order arrivals drawn but not yet placed, all before `arrivals_until`.
-    arrivals: VecDeque<i64>,
+    pub(crate) arrivals: VecDeque<i64>,
     /// End of the last simulated minute whose arrivals have been drawn.
-    arrivals_until: i64,
-    next_sequence: u64,
+    pub(crate) arrivals_until: i64,
     pub(crate) next_event: u64,
-    next_order: u64,
+    pub(crate) next_order: u64,
     pub(crate) next_ticket: u64,
     pub(crate) warehouses: [WarehouseState; 3],
     pub(crate) support: SupportState,
@@ -149,8 +122,8 @@ pub struct Business {
     /// From the controls of the current `advance`; read when a pick starts.
     pub(crate) capacity_multiplier: f64,
     /// Share of demand that survives the throttle, from the latest controls.
-    demand_share: f64,
-    dirt: Option<Dirt>,
+    pub(crate) demand_share: f64,
+    pub(crate) dirt: Option<Dirt>,
     pub(crate) counters: Counters,
 }
 
@@ -192,10 +165,9 @@ impl Business {
             spikes,
             start,
             now: start,
-            agenda: BinaryHeap::new(),
+            agenda: Agenda::new(start),
             arrivals: VecDeque::new(),
             arrivals_until: start,
-            next_sequence: 0,
             next_event: 1,
             next_order: 1,
             next_ticket: 1,
@@ -217,7 +189,11 @@ impl Business {
         if until <= self.now {
             return out;
         }
-        let throttle = controls.acquisition_throttle.clamp(0.0, 1.0);
+        let throttle = if controls.acquisition_throttle.is_nan() {
+            0.0
+        } else {
+            controls.acquisition_throttle.clamp(0.0, 1.0)
+        };
         let unthrottled = self.scenario.unthrottled_share.clamp(0.0, 1.0);
         self.demand_share = unthrottled + (1.0 - unthrottled) * (1.0 - throttle);
         self.capacity_multiplier = controls.extra_capacity.max(0.01);
@@ -239,6 +215,9 @@ impl Business {
             if !self.arrivals.is_empty() || self.arrivals_until >= until {
                 break;
             }
+            // Whatever is due by the end of the minute happens before the next minute is drawn,
+            // as it would if the caller had stopped there: the generator is shared.
+            self.run_agenda(self.arrivals_until, &mut out);
             self.draw_next_minute_of_arrivals();
         }
         self.run_agenda(until, &mut out);
@@ -289,13 +268,7 @@ impl Business {
     }
 
     pub(crate) fn schedule(&mut self, at: i64, action: Action) {
-        let sequence = self.next_sequence;
-        self.next_sequence += 1;
-        self.agenda.push(Scheduled {
-            at,
-            sequence,
-            action,
-        });
+        self.agenda.push(at, action);
     }
 
     /// A business duration (written for real days) scaled to this scenario, in whole
@@ -325,115 +298,21 @@ impl Business {
     }
 
     fn run_agenda(&mut self, until: i64, out: &mut Vec<String>) {
-        while self.agenda.peek().is_some_and(|next| next.at <= until) {
-            let Some(due) = self.agenda.pop() else { break };
-            match due.action {
-                Action::PickDone { warehouse } => self.finish_pick(warehouse, due.at),
-                Action::FirstResponseDone => self.finish_first_response(due.at, out),
-                Action::CancelRequest { order } => self.request_cancel(order, due.at, out),
-                Action::OpenTicket(ticket) => self.open_ticket(ticket, due.at, out),
+        while let Some((at, action)) = self.agenda.pop_due(until) {
+            match action {
+                Action::PickDone { warehouse } => self.finish_pick(warehouse, at),
+                Action::FirstResponseDone => self.finish_first_response(at, out),
+                Action::CancelRequest { order } => self.request_cancel(order, at, out),
+                Action::OpenTicket(ticket) => self.open_ticket(ticket, at, out),
                 Action::Emit(fact) => {
                     if let Fact::Delivered { on_time, .. } = fact {
                         self.counters.deliveries += 1;
                         self.counters.on_time_deliveries += u64::from(on_time);
                     }
-                    let line = self.write_fact(due.at, &fact);
-                    self.emit(due.at, line, out);
+                    let line = self.write_fact(at, &fact);
+                    self.emit(at, line, out);
                 }
             }
-        }
-    }
-
-    fn place_order(&mut self, at: i64, paused: &[bool], out: &mut Vec<String>) {
-        let region = self.rng.weighted(&REGIONS.map(|region| region.share));
-        let channel = self.rng.weighted(&CHANNELS.map(|channel| channel.share));
-        let line_count = self.rng.weighted(&LINE_COUNT_WEIGHTS) + 1;
-        let mut lines: Vec<OrderLine> = Vec::with_capacity(line_count);
-        for _ in 0..line_count {
-            let sku = self.draw_sku();
-            let quantity = self.rng.weighted(&QUANTITY_WEIGHTS) as u32 + 1;
-            // A customer who wanted a paused SKU buys the rest of the basket, if any.
-            if paused[sku] || lines.iter().any(|line| line.sku == sku) {
-                continue;
-            }
-            lines.push(OrderLine { sku, quantity });
-        }
-        if lines.is_empty() {
-            self.counters.orders_lost_to_pauses += 1;
-            return;
-        }
-        let number = self.next_order;
-        self.next_order += 1;
-        self.counters.orders_placed += 1;
-        let promised_by = at + self.business_duration(REGIONS[region].promise_hours);
-        let cancel_at = if self.rng.chance(self.scenario.cancel_request_share) {
-            Some(at + self.exponential_duration(2.0))
-        } else {
-            None
-        };
-        let order = QueuedOrder {
-            number,
-            region,
-            channel,
-            promised_by,
-            cancel_at,
-            lines,
-        };
-        let line = self.write_placed(at, &order);
-        self.emit(at, line, out);
-        if let Some(cancel_at) = cancel_at {
-            self.schedule(cancel_at, Action::CancelRequest { order: number });
-        }
-        if self.rng.chance(self.scenario.ticket_share) {
-            let opens_at = at + self.duration_between(0.1, 48.0);
-            self.routine_ticket(opens_at, number);
-        }
-        self.enqueue_order(order, at);
-    }
-
-    fn draw_sku(&mut self) -> usize {
-        let total = self.popularity_sums.last().copied().unwrap_or(0.0);
-        let target = self.rng.unit() * total;
-        self.popularity_sums
-            .partition_point(|&sum| sum <= target)
-            .min(self.catalog.len() - 1)
-    }
-
-    fn demand_per_hour(&self, at: i64) -> f64 {
-        let since_start = at - self.start;
-        let day = since_start.div_euclid(NANOS_PER_DAY) as u64;
-        let draw = (splitmix64(self.seed ^ splitmix64(day)) >> 11) as f64 / (1u64 << 53) as f64;
-        let day_factor = 1.0 + self.scenario.day_to_day_variation * (2.0 * draw - 1.0);
-        let hour_of_day = at.rem_euclid(NANOS_PER_DAY) as f64 / NANOS_PER_HOUR as f64;
-        self.scenario.demand_per_hour(
-            since_start as f64 / NANOS_PER_HOUR as f64,
-            hour_of_day,
-            day_factor,
-        )
-    }
-
-    /// Draws the arrivals of the minute after `arrivals_until` at that minute's rate. Whole
-    /// minutes (not the span up to `until`) keep the draws, and so the events, independent of
-    /// how a run is cut into `advance` calls; the price is that a new throttle takes effect
-    /// from the next simulated minute.
-    fn draw_next_minute_of_arrivals(&mut self) {
-        let minute_start = self.arrivals_until;
-        let minute_end = minute_start + NANOS_PER_MINUTE;
-        self.arrivals_until = minute_end;
-        let per_nano = self.demand_per_hour(minute_start) * self.demand_share / NANOS_PER_HOUR as f64;
-        if per_nano <= 0.0 {
-            return;
-        }
-        // Exponential gaps, accumulated in floating point so rounding does not drift; the
-        // overshoot past the minute is dropped, which is exact because gaps are memoryless.
-        let mut offset = 0.0;
-        loop {
-            offset += self.rng.exponential(1.0 / per_nano);
-            if offset >= NANOS_PER_MINUTE as f64 {
-                return;
-            }
-            let arrival = round_up_to_milli(minute_start + offset as i64).clamp(minute_start + 1, minute_end);
-            self.arrivals.push_back(arrival);
         }
     }
 }
@@ -441,13 +320,4 @@ impl Business {
 /// Nanoseconds (as a float) rounded to whole milliseconds.
 pub(crate) fn milliseconds(nanos: f64) -> i64 {
     (nanos / NANOS_PER_MILLI as f64).round() as i64 * NANOS_PER_MILLI
-}
-
-fn round_up_to_milli(nanos: i64) -> i64 {
-    let rest = nanos.rem_euclid(NANOS_PER_MILLI);
-    if rest == 0 {
-        nanos
-    } else {
-        nanos - rest + NANOS_PER_MILLI
-    }
 }

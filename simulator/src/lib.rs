@@ -9,12 +9,14 @@
 //! Same scenario, seed, start and sequence of `advance` calls and controls: same lines.
 #![forbid(unsafe_code)]
 
+mod agenda;
 mod business;
 mod catalog;
 mod dirt;
 mod events;
 mod format;
 mod fulfillment;
+mod orders;
 mod rng;
 mod scenario;
 mod status;

@@ -25,6 +25,7 @@ import json
 import sys
 import tomllib
 from collections import defaultdict
+from datetime import datetime, timedelta
 
 PCT = ("p50", "p90", "p95", "p99")
 REL_EXACT = 1e-9
@@ -92,7 +93,27 @@ def load_rules(path):
     for r in cfg.get("rule", []):
         rules[r["name"]] = r
     gates = {g["name"]: list(g.get("rules", [])) for g in cfg.get("gate", [])}
-    return rules, gates
+    tick_s = dur(cfg.get("pipeline", {}).get("tick", "1m"))
+    return rules, gates, tick_s
+
+
+def dur(s):
+    """duration string ('90s', '5m', '1h30m') -> seconds"""
+    units = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600, "d": 86400}
+    total, num, i = 0.0, "", 0
+    while i < len(s):
+        if s[i].isdigit():
+            num += s[i]
+            i += 1
+            continue
+        for u in ("ns", "us", "ms", "s", "m", "h", "d"):
+            if s.startswith(u, i):
+                total += int(num) * units[u]
+                num, i = "", i + len(u)
+                break
+        else:
+            raise ValueError("bad duration %r" % s)
+    return total
 
 
 def main():
@@ -109,7 +130,7 @@ def main():
     exp = load(a.expected, problems, "expected")
     act = load(a.actual, problems, "actual")
 
-    rules, gates = (load_rules(a.config) if a.config else ({}, {}))
+    rules, gates, tick_s = (load_rules(a.config) if a.config else ({}, {}, 60))
     pct_rules = {n for n, r in rules.items() if r.get("stat", "value") in PCT}
 
     def index(recs, label):
@@ -134,10 +155,41 @@ def main():
                 kvals[(r.get("kpi"), r.get("scope"), r.get("key"), r.get("window"))] \
                     .setdefault(r.get("tick"), []).append(r)
 
+    # breaker-state divergences of percentile rules, from each side's transitions
+    def parse_t(x):
+        return datetime.fromisoformat(x.replace("Z", "+00:00"))
+
+    trans = defaultdict(lambda: ([], []))
+    for n_side, side in enumerate((E, A)):
+        for i, r in side.items():
+            if i[0] == "transition" and i[2] in pct_rules:
+                trans[(i[2], i[4])][n_side].append((i[1], r.get("to")))
+    intervals = {}      # (rule, key) -> [(first tick, last tick)] where the states differ
+    for rk, (te, ta) in trans.items():
+        ticks = sorted({t for t, _ in te} | {t for t, _ in ta})
+        de, da = dict(te), dict(ta)
+        se = sa = "green"
+        start, iv = None, []
+        for c in ticks:
+            se, sa = de.get(c, se), da.get(c, sa)
+            if se != sa and start is None:
+                start = c
+            elif se == sa and start is not None:
+                iv.append((start, c))
+                start = None
+        if start is not None:
+            iv.append((start, "9999"))
+        intervals[rk] = iv
+
     def justified(rule_name, key, tick):
+        """Why a differing transition of a percentile rule is tolerable, or None."""
         r = rules.get(rule_name)
         if r is None:
             return None
+        iv = [(s0, e0) for (s0, e0) in intervals.get((rule_name, key), []) if s0 <= tick <= e0]
+        if not iv:
+            return None
+        start = iv[0][0]
         thresholds = []
         baseline = False
         for b in ("yellow", "red"):
@@ -149,37 +201,37 @@ def main():
                 else:
                     baseline = True
         if baseline:
-            return "baseline percentile rule (threshold not recomputable from records)"
+            return ("breaker states diverge from %s; baseline percentile rule (threshold "
+                    "not recomputable from the records)" % start)
+        runs = max(dur(r.get("for", "0s")), dur(r.get("recover_for", r.get("for", "0s"))))
+        lo = parse_t(start) - timedelta(seconds=runs + tick_s)
         ser = kvals.get((r.get("kpi"), r.get("scope", "global"), key, r.get("window")), {})
         stat = r.get("stat")
-        for t, rs in ser.items():
-            if t > tick:
+        for t in sorted(ser):
+            if t > tick or parse_t(t) < lo:
                 continue
-            for rec in rs:
+            for rec in ser[t]:
                 v = rec.get(stat)
                 if not is_num(v):
                     continue
                 for x in thresholds:
                     if abs(v - x) <= REL_PCT * max(abs(x), abs(v)):
-                        return "%s=%s at %s is within 1%% of threshold %s" % (stat, v, t, x)
+                        return ("breaker states diverge from %s; %s=%s at %s is within 1%% "
+                                "of threshold %s" % (start, stat, v, t, x))
         return None
-
-    pct_trans = defaultdict(list)   # rule -> ticks of tolerated differences (key 'all')
 
     def report(i, kind, text):
         if i[0] == "transition" and i[2] in pct_rules:
             why = justified(i[2], i[4], i[1])
             if why:
                 pct_diffs.append((kind, text + "\n      justified: " + why))
-                if i[4] == "all":
-                    pct_trans[i[2]].append(i[1])
                 return
         if i[0] == "gate":
-            members = [m for m in gates.get(i[2], []) if m in pct_rules]
-            for m in members:
-                if any(t <= i[1] for t in pct_trans.get(m, [])):
-                    pct_diffs.append((kind, text + "\n      justified: follows a tolerated "
-                                      "difference of percentile rule %s" % m))
+            for m in gates.get(i[2], []):
+                if m in pct_rules and any(s0 <= i[1] <= e0 and justified(m, "all", i[1])
+                                          for (s0, e0) in intervals.get((m, "all"), [])):
+                    pct_diffs.append((kind, text + "\n      justified: percentile rule %s "
+                                      "has a tolerated breaker divergence then" % m))
                     return
         problems.append((kind, text))
 

@@ -10,6 +10,7 @@ mod metrics;
 mod produce;
 mod server;
 mod simulate;
+mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -10,7 +10,8 @@
 //! no known type) goes to the orders topic unchanged and unkeyed: tripgate
 //! dead-letters it there, as it would any producer's broken message. A line
 //! without a readable `occurred_at` takes the previous line's timestamp, so
-//! it stays among its neighbours.
+//! it stays among its neighbours; one ahead of the wall clock is stamped
+//! with the current time (brokers refuse future timestamps).
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -20,7 +21,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use tripgate_ingest::kafka::{ensure_topics, AckedProducer, ClientHealth, Outgoing, TopicSpec};
-use tripgate_model::config::Config;
+use tripgate_model::config::{Config, KafkaConfig};
 use tripgate_model::time::parse_rfc3339;
 
 use crate::backtest::trim_line_end;
@@ -81,10 +82,12 @@ fn route(line: &[u8]) -> Route {
     }
 }
 
-pub fn run(events: &Path, config: &Config) -> anyhow::Result<Produced> {
-    let kafka = &config.kafka;
-    let health = ClientHealth::new();
-    let topics: Vec<TopicSpec> = kafka
+/// The input topics as tripgate creates them when missing: `partitions`
+/// each, and kept forever, because replayed logs carry old timestamps that
+/// time-based retention would delete at once. Production topics are
+/// usually created by their owners, with their own retention.
+pub fn input_topics(kafka: &KafkaConfig) -> Vec<TopicSpec> {
+    kafka
         .topics
         .all()
         .iter()
@@ -93,8 +96,15 @@ pub fn run(events: &Path, config: &Config) -> anyhow::Result<Produced> {
             partitions: kafka.partitions,
             replication_factor: kafka.replication_factor,
             compacted: false,
+            retention_ms: Some(-1),
         })
-        .collect();
+        .collect()
+}
+
+pub fn run(events: &Path, config: &Config) -> anyhow::Result<Produced> {
+    let kafka = &config.kafka;
+    let health = ClientHealth::new();
+    let topics = input_topics(kafka);
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
@@ -127,7 +137,12 @@ pub fn run(events: &Path, config: &Config) -> anyhow::Result<Produced> {
         }
         let routed = route(bytes);
         produced.unroutable += u64::from(!routed.routed);
-        let timestamp_ms = routed.timestamp_ms.or(last_timestamp);
+        // Brokers refuse timestamps far ahead of their clock (Kafka 4's
+        // log.message.timestamp.after.max.ms is 1h); such an event is
+        // rejected as future_timestamp anyway, so stamping it "now" only
+        // decides where it sorts: after every past event.
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let timestamp_ms = routed.timestamp_ms.map(|ms| ms.min(now_ms)).or(last_timestamp);
         last_timestamp = timestamp_ms;
         let id = producer.send(&Outgoing {
             topic: names[routed.topic_index],

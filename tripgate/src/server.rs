@@ -1,5 +1,6 @@
-//! tripgate's HTTP endpoints: `/metrics` (Prometheus text format),
-//! `/healthz` (the process is alive) and `/readyz` (ready and not degraded).
+//! tripgate's HTTP endpoints: `/` (the status page), `/metrics` (Prometheus
+//! text format), `/healthz` (the process is alive) and `/readyz` (ready and
+//! not degraded).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -14,6 +15,8 @@ use hyper_util::rt::TokioIo;
 use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+use crate::status::{render, StatusBoard};
 
 /// Readiness as the run loop sees it.
 #[derive(Debug, Default)]
@@ -52,6 +55,8 @@ impl Health {
 pub struct Endpoints {
     pub registry: Registry,
     pub health: Arc<Health>,
+    /// What `/` shows; the run loop refreshes it after each tick.
+    pub status: Arc<StatusBoard>,
 }
 
 /// Binds `listen` and serves until `shutdown` is cancelled. Returns the bound
@@ -87,6 +92,7 @@ pub async fn start(
 
 fn route(endpoints: &Endpoints, request: &Request<Incoming>) -> Response<Full<Bytes>> {
     match request.uri().path() {
+        "/" => respond(StatusCode::OK, "text/html; charset=utf-8", render::page(&endpoints.status.snapshot()).into_bytes()),
         "/metrics" => {
             let mut buffer = Vec::new();
             let encoder = TextEncoder::new();
@@ -100,7 +106,7 @@ fn route(endpoints: &Endpoints, request: &Request<Incoming>) -> Response<Full<By
             Ok(()) => respond(StatusCode::OK, "text/plain", b"ready\n".to_vec()),
             Err(reason) => respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", format!("{reason}\n").into_bytes()),
         },
-        _ => respond(StatusCode::NOT_FOUND, "text/plain", b"not found: try /metrics, /healthz or /readyz\n".to_vec()),
+        _ => respond(StatusCode::NOT_FOUND, "text/plain", b"not found: try /, /metrics, /healthz or /readyz\n".to_vec()),
     }
 }
 

@@ -311,7 +311,7 @@ impl Reference {
         match spec.kpi {
             Kpi::FulfillmentBacklog => {
                 for order in &self.orders {
-                    let waiting = order.left_backlog_at.map_or(true, |left| left >= at);
+                    let waiting = !matches!(order.left_backlog_at, Some(left) if left < at);
                     if order.placed_at < at && at < order.placed_at + self.ttl && waiting {
                         open.push(vec![
                             (ScopeDim::Global, ALL.to_string()),
@@ -322,7 +322,7 @@ impl Reference {
             }
             Kpi::SupportQueue => {
                 for ticket in &self.tickets {
-                    let waiting = ticket.resolved_at.map_or(true, |resolved| resolved >= at);
+                    let waiting = !matches!(ticket.resolved_at, Some(resolved) if resolved < at);
                     if ticket.opened_at < at && at < ticket.opened_at + self.ttl && waiting {
                         open.push(ticket_scopes(ticket).to_vec());
                     }

@@ -18,6 +18,11 @@ pub struct TopicSpec {
     pub replication_factor: i32,
     /// Compacted topics keep the latest record per key (the state topic).
     pub compacted: bool,
+    /// `retention.ms` for a new topic; `None` keeps the broker's default.
+    /// Input topics loaded with recorded logs need -1 (keep forever): their
+    /// messages carry the events' old timestamps, which time-based
+    /// retention would delete at once.
+    pub retention_ms: Option<i64>,
 }
 
 /// Creates each topic that does not exist yet. An existing topic is left
@@ -34,14 +39,22 @@ pub async fn ensure_topics(
         records_lag: false,
     };
     let admin: AdminClient<HealthContext> = client_config(kafka).create_with_context(context)?;
+    let retention: Vec<Option<String>> = topics
+        .iter()
+        .map(|topic| topic.retention_ms.map(|ms| ms.to_string()))
+        .collect();
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
-        .map(|topic| {
-            let new = NewTopic::new(
+        .zip(&retention)
+        .map(|(topic, retention)| {
+            let mut new = NewTopic::new(
                 &topic.name,
                 topic.partitions,
                 TopicReplication::Fixed(topic.replication_factor),
             );
+            if let Some(retention) = retention {
+                new = new.set("retention.ms", retention);
+            }
             if topic.compacted {
                 // Chunks of a checkpoint are deleted by tombstones soon after
                 // the next checkpoint; compact eagerly so the topic stays small.

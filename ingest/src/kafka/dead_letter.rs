@@ -19,9 +19,6 @@ pub struct DeadLetter {
     pub source_topic: String,
     pub source_partition: i32,
     pub source_offset: i64,
-    /// The original message timestamp, kept so the dead letter sorts with
-    /// its neighbours when replayed.
-    pub timestamp_ms: Option<i64>,
 }
 
 /// The headers of one dead letter. Reason and detail come from the closed

@@ -189,38 +189,20 @@ const END_REFRESH: Duration = Duration::from_millis(100);
 
 impl Poller {
     fn run(mut self, sender: SyncSender<Vec<SourceRecord>>) {
-        let mut batch = Vec::with_capacity(self.batch_size);
+        // A batch the engine had no room for yet. Polling goes on meanwhile
+        // (statistics and error callbacks are served by poll, and /readyz
+        // depends on them); full partition buffers pause their partitions.
+        let mut waiting: Option<Vec<SourceRecord>> = None;
         let mut last_refresh = Instant::now();
         let mut last_error_log: Option<Instant> = None;
         while !self.stop.load(Ordering::Relaxed) {
             // Short waits: an idle partition's grace period must be noticed.
-            let polled = self.consumer.poll(Duration::from_millis(20));
-            match polled {
+            let timeout = if waiting.is_some() { 5 } else { 20 };
+            let consumer = self.consumer.clone();
+            match consumer.poll(Duration::from_millis(timeout)) {
                 Some(Ok(message)) => {
                     self.health.mark_reachable();
-                    let topic_index = self
-                        .topics
-                        .iter()
-                        .position(|t| **t == *message.topic())
-                        .unwrap_or(0);
-                    let id = PartitionId {
-                        topic_index,
-                        partition: message.partition(),
-                    };
-                    let record = SourceRecord {
-                        topic_index,
-                        topic: self.topics[topic_index].clone(),
-                        partition: message.partition(),
-                        offset: message.offset(),
-                        timestamp_ms: message.timestamp().to_millis(),
-                        key: message.key().map(<[u8]>::to_vec),
-                        payload: message.payload().map(<[u8]>::to_vec),
-                    };
-                    let timestamp = record.timestamp_ms.unwrap_or(i64::MIN);
-                    self.merge.push(id, message.offset(), timestamp, record);
-                    if self.merge.buffered(id) >= self.max_buffered {
-                        self.set_paused(id, true);
-                    }
+                    self.buffer(&message);
                 }
                 Some(Err(error)) => {
                     let quiet = last_error_log.is_some_and(|at| at.elapsed() < Duration::from_secs(10));
@@ -235,40 +217,58 @@ impl Poller {
                 self.refresh_ends();
                 last_refresh = Instant::now();
             }
-            let now = Instant::now();
-            while let Some((id, record)) = self.merge.pop(now) {
-                batch.push(record);
-                if self.paused.contains(&id) && self.merge.buffered(id) <= self.max_buffered / 2 {
-                    self.set_paused(id, false);
-                }
-                if batch.len() >= self.batch_size {
-                    break;
-                }
+            if waiting.is_none() {
+                let batch = self.next_batch(Instant::now());
+                waiting = (!batch.is_empty()).then_some(batch);
             }
-            if !batch.is_empty() {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(self.batch_size));
-                if !self.send(&sender, full) {
-                    return;
+            if let Some(batch) = waiting.take() {
+                match sender.try_send(batch) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(batch)) => waiting = Some(batch),
+                    Err(TrySendError::Disconnected(_)) => return,
                 }
             }
         }
     }
 
-    /// Blocks while the engine is behind; false once it is gone or told to stop.
-    fn send(&self, sender: &SyncSender<Vec<SourceRecord>>, mut batch: Vec<SourceRecord>) -> bool {
-        loop {
-            match sender.try_send(batch) {
-                Ok(()) => return true,
-                Err(TrySendError::Disconnected(_)) => return false,
-                Err(TrySendError::Full(back)) => {
-                    if self.stop.load(Ordering::Relaxed) {
-                        return false;
-                    }
-                    batch = back;
-                    std::thread::sleep(Duration::from_millis(2));
-                }
+    fn buffer(&mut self, message: &rdkafka::message::BorrowedMessage<'_>) {
+        let topic_index = self
+            .topics
+            .iter()
+            .position(|t| **t == *message.topic())
+            .unwrap_or(0);
+        let id = PartitionId {
+            topic_index,
+            partition: message.partition(),
+        };
+        let record = SourceRecord {
+            topic_index,
+            topic: self.topics[topic_index].clone(),
+            partition: message.partition(),
+            offset: message.offset(),
+            timestamp_ms: message.timestamp().to_millis(),
+            key: message.key().map(<[u8]>::to_vec),
+            payload: message.payload().map(<[u8]>::to_vec),
+        };
+        let timestamp = record.timestamp_ms.unwrap_or(i64::MIN);
+        self.merge.push(id, message.offset(), timestamp, record);
+        if self.merge.buffered(id) >= self.max_buffered && !self.paused.contains(&id) {
+            self.set_paused(id, true);
+        }
+    }
+
+    fn next_batch(&mut self, now: Instant) -> Vec<SourceRecord> {
+        let mut batch = Vec::with_capacity(self.batch_size);
+        while batch.len() < self.batch_size {
+            let Some((id, record)) = self.merge.pop(now) else {
+                break;
+            };
+            batch.push(record);
+            if self.paused.contains(&id) && self.merge.buffered(id) <= self.max_buffered / 2 {
+                self.set_paused(id, false);
             }
         }
+        batch
     }
 
     fn refresh_ends(&mut self) {

@@ -25,6 +25,7 @@ use tripgate_simulator::{Business, Controls, Scenario};
 use crate::engine::Engine;
 use crate::metrics::PipelineMetrics;
 use crate::server::{self, Endpoints, Health};
+use crate::status::StatusBoard;
 
 const START: &str = "2025-01-06T08:00:00Z";
 const NANOS_PER_MINUTE: i64 = 60_000_000_000;
@@ -55,7 +56,8 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let alerter_metrics = AlerterMetrics::new(&registry, config.pipeline.metrics_max_keys)?;
     let pipeline_metrics = PipelineMetrics::new(&registry)?;
     let health = Arc::new(Health::default());
-    let endpoints = Arc::new(Endpoints { registry, health: health.clone() });
+    let status = Arc::new(StatusBoard::new("demo", &config, &registry)?);
+    let endpoints = Arc::new(Endpoints { registry, health: health.clone(), status: status.clone() });
     let (metrics_address, server_task) = server::start(&config.server.listen, endpoints, shutdown.clone())
         .await
         .with_context(|| format!("cannot listen on {} (set TRIPGATE__SERVER__LISTEN)", config.server.listen))?;
@@ -67,6 +69,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let dispatch_task = dispatcher.spawn(queued);
 
     println!("tripgate demo: a growing shop, {} simulated hours in {} s", options.hours, options.seconds);
+    println!("  status page:        http://{metrics_address}/");
     println!("  metrics:            http://{metrics_address}/metrics");
     println!("  acquisition system: http://{acquisition}/hooks/tripgate (verifies signatures, obeys actions)");
     println!();
@@ -92,6 +95,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
             engine.ingest(line.as_bytes());
             engine.advance(|snapshot, outcome, alerter| {
                 alerter_metrics.observe(&specs, snapshot, outcome, alerter);
+                status.observe(snapshot.tick, outcome, alerter);
                 for line in describe(start, outcome) {
                     println!("{line}");
                 }

@@ -33,6 +33,22 @@ use self::output::OutputFile;
 use self::processor::Processor;
 use crate::engine::Engine;
 use crate::server::{self, Endpoints, Health};
+use crate::status::StatusBoard;
+
+/// What the engine thread tells the health reporter.
+#[derive(Default)]
+pub struct LiveStatus {
+    /// Set once restored and consuming; before that, startup owns /readyz.
+    started: AtomicBool,
+    /// Why dead-letter writes are failing, while they are.
+    dead_letter_trouble: std::sync::Mutex<Option<String>>,
+}
+
+impl LiveStatus {
+    pub fn set_dead_letter_trouble(&self, trouble: Option<String>) {
+        *self.dead_letter_trouble.lock().expect("status lock") = trouble;
+    }
+}
 
 /// How long one attempt to reach the broker at startup may take.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -42,6 +58,7 @@ pub fn run(config: Config, out: Option<PathBuf>) -> anyhow::Result<()> {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -66,9 +83,11 @@ async fn serve(config: Config, out: Option<PathBuf>) -> anyhow::Result<()> {
     let registry = Registry::new();
     let metrics = Arc::new(LiveMetrics::new(&registry)?);
     let health = Arc::new(Health::default());
+    let board = Arc::new(StatusBoard::new("live", &config, &registry)?);
     let endpoints = Arc::new(Endpoints {
         registry,
         health: health.clone(),
+        status: board.clone(),
     });
     let server_stop = CancellationToken::new();
     let (address, server_task) = server::start(&config.server.listen, endpoints, server_stop.clone())
@@ -78,10 +97,13 @@ async fn serve(config: Config, out: Option<PathBuf>) -> anyhow::Result<()> {
     let outbox = Outbox::spawn(&config)?;
     let client_health = ClientHealth::new();
     let stop = Arc::new(AtomicBool::new(false));
-    let reporter = tokio::spawn(report_client(
+    let status = Arc::new(LiveStatus::default());
+    let reporter = tokio::spawn(report_health(
         metrics.clone(),
         client_health.clone(),
         outbox.clone(),
+        health.clone(),
+        status.clone(),
     ));
     let deadline = config.kafka.shutdown_deadline.as_std();
     let mut worker = tokio::task::spawn_blocking({
@@ -89,6 +111,8 @@ async fn serve(config: Config, out: Option<PathBuf>) -> anyhow::Result<()> {
         let runtime = tokio::runtime::Handle::current();
         move || {
             let parts = Parts {
+                board,
+                status,
                 config,
                 out,
                 outbox,
@@ -131,15 +155,36 @@ async fn shutdown_signal() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn report_client(metrics: Arc<LiveMetrics>, health: Arc<ClientHealth>, outbox: Outbox) {
+/// Once a second: client metrics, and /readyz's degraded reason. Done
+/// here rather than on the engine thread, which may be blocked waiting for
+/// the very broker whose absence must be reported.
+async fn report_health(
+    metrics: Arc<LiveMetrics>,
+    client_health: Arc<ClientHealth>,
+    outbox: Outbox,
+    health: Arc<Health>,
+    status: Arc<LiveStatus>,
+) {
     let mut every = tokio::time::interval(Duration::from_secs(1));
     loop {
         every.tick().await;
-        metrics.observe_client(&health, outbox.pending_count());
+        metrics.observe_client(&client_health, outbox.pending_count());
+        if !status.started.load(Ordering::Relaxed) {
+            continue;
+        }
+        let degraded = if client_health.reachable() {
+            status.dead_letter_trouble.lock().expect("status lock").clone()
+        } else {
+            let why = client_health.last_error().unwrap_or_default();
+            Some(format!("kafka broker unreachable: {why}"))
+        };
+        health.set_degraded(degraded);
     }
 }
 
 struct Parts {
+    board: Arc<StatusBoard>,
+    status: Arc<LiveStatus>,
     config: Config,
     out: Option<PathBuf>,
     outbox: Outbox,
@@ -178,19 +223,21 @@ fn start_and_run(parts: Parts) -> anyhow::Result<()> {
 fn start(parts: &Parts) -> anyhow::Result<(Processor, SourceHandle)> {
     let config = &parts.config;
     let kafka = &config.kafka;
-    let input = |name: &str| TopicSpec {
-        name: name.to_string(),
+    let mut topics = crate::produce::input_topics(kafka);
+    // Dead letters are stamped when written, so the default retention applies.
+    topics.push(TopicSpec {
+        name: kafka.dead_letter_topic.clone(),
         partitions: kafka.partitions,
         replication_factor: kafka.replication_factor,
         compacted: false,
-    };
-    let mut topics: Vec<TopicSpec> = kafka.topics.all().iter().map(|t| input(t)).collect();
-    topics.push(input(&kafka.dead_letter_topic));
+        retention_ms: None,
+    });
     topics.push(TopicSpec {
         name: kafka.state_topic.clone(),
         partitions: 1,
         replication_factor: kafka.replication_factor,
         compacted: true,
+        retention_ms: None,
     });
     parts.runtime.block_on(ensure_topics(
         kafka,
@@ -272,11 +319,12 @@ fn start(parts: &Parts) -> anyhow::Result<(Processor, SourceHandle)> {
         offsets: start_offsets,
         store,
         health: parts.health.clone(),
-        client_health: parts.client_health.clone(),
         metrics: parts.metrics.clone(),
         stop: parts.stop.clone(),
         last_checkpoint: Instant::now(),
-        dead_letter_trouble: None,
+        checkpointed: (u64::MAX, 0, 0),
+        status: parts.status.clone(),
+        board: parts.board.clone(),
     };
     Ok((processor, source))
 }

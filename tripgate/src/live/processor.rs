@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use tripgate_alerter::records::write_tick;
 use tripgate_ingest::kafka::{
-    dead_letter_headers, AckedProducer, ClientHealth, DeadLetter, Outgoing, SourceHandle,
+    dead_letter_headers, AckedProducer, DeadLetter, Outgoing, SourceHandle,
     SourceRecord,
 };
 use tripgate_model::config::Config;
@@ -22,9 +22,10 @@ use super::checkpoint::{Manifest, PartitionOffset, StateStore};
 use super::metrics::LiveMetrics;
 use super::output::OutputFile;
 use super::outbox::Outbox;
-use super::{config_fingerprint, failpoint};
+use super::{config_fingerprint, failpoint, LiveStatus};
 use crate::engine::Engine;
 use crate::server::Health;
+use crate::status::StatusBoard;
 
 /// Dead letters awaiting acknowledgement before input is held back.
 const MAX_UNACKED_DEAD_LETTERS: usize = 10_000;
@@ -41,12 +42,16 @@ pub struct Processor {
     pub offsets: BTreeMap<(String, i32), i64>,
     pub store: StateStore,
     pub health: Arc<Health>,
-    pub client_health: Arc<ClientHealth>,
     pub metrics: Arc<LiveMetrics>,
     pub stop: Arc<AtomicBool>,
     pub last_checkpoint: Instant,
-    /// Why dead-letter writes are failing, while they are.
-    pub dead_letter_trouble: Option<String>,
+    /// (records read, ticks closed, notifications pending) at the last
+    /// checkpoint: when none moved, an interval's checkpoint is skipped
+    /// rather than rewriting the same state.
+    pub checkpointed: (u64, u64, usize),
+    pub status: Arc<LiveStatus>,
+    /// What `/` shows.
+    pub board: Arc<StatusBoard>,
 }
 
 fn wall_clock_nanos() -> Nanos {
@@ -63,6 +68,7 @@ impl Processor {
         let idle_timeout = self.config.pipeline.idle_timeout.nanos();
         let interval = self.config.kafka.checkpoint_interval.as_std();
         self.health.set_ready(true);
+        self.status.started.store(true, Ordering::Relaxed);
         while !self.stop.load(Ordering::Relaxed) {
             match source.records.recv_timeout(Duration::from_millis(100)) {
                 Ok(batch) => {
@@ -82,9 +88,12 @@ impl Processor {
             }
             self.collect_dead_letter_acks(false)?;
             if self.last_checkpoint.elapsed() >= interval {
-                self.checkpoint(&source)?;
+                if self.progress() == self.checkpointed {
+                    self.last_checkpoint = Instant::now();
+                } else {
+                    self.checkpoint(&source)?;
+                }
             }
-            self.report_health();
             self.metrics.observe_engine(&self.engine);
         }
         tracing::info!("shutting down: polling stopped");
@@ -101,6 +110,14 @@ impl Processor {
             "shutdown complete"
         );
         Ok(())
+    }
+
+    fn progress(&self) -> (u64, u64, usize) {
+        (
+            self.engine.stats.read,
+            self.engine.counters().ticks,
+            self.outbox.pending_count(),
+        )
     }
 
     fn process(&mut self, record: SourceRecord) -> anyhow::Result<()> {
@@ -141,7 +158,6 @@ impl Processor {
                 source_topic: record.topic.to_string(),
                 source_partition: record.partition,
                 source_offset: record.offset,
-                timestamp_ms: record.timestamp_ms,
             };
             self.send_dead_letter(letter)?;
             if self.unacked.len() >= MAX_UNACKED_DEAD_LETTERS {
@@ -158,9 +174,11 @@ impl Processor {
             specs,
             out,
             outbox,
+            board,
             ..
         } = self;
-        engine.advance(|snapshot, outcome, _| {
+        engine.advance(|snapshot, outcome, alerter| {
+            board.observe(snapshot.tick, outcome, alerter);
             if let Some(out) = out.as_mut() {
                 if let Err(error) = write_tick(out.writer(), specs, snapshot, outcome) {
                     write_error.get_or_insert(error);
@@ -186,7 +204,9 @@ impl Processor {
             key: letter.key.as_deref(),
             payload: letter.payload.as_deref(),
             headers: Some(headers),
-            timestamp_ms: letter.timestamp_ms,
+            // Stamped now, not with the event's time: the topic's retention
+            // then counts from when the message was dead-lettered.
+            timestamp_ms: None,
         })?;
         self.unacked.insert(id, letter);
         Ok(())
@@ -209,13 +229,14 @@ impl Processor {
                     Some(Ok(())) => {
                         self.unacked.remove(&id);
                         self.metrics.dead_letters.inc();
-                        self.dead_letter_trouble = None;
+                        self.status.set_dead_letter_trouble(None);
                     }
                     Some(Err(error)) => {
                         let letter = self.unacked.remove(&id).expect("listed above");
                         tracing::warn!(error = %error, topic = %letter.source_topic, partition = letter.source_partition, offset = letter.source_offset, "dead-letter write failed; retrying");
                         self.metrics.dead_letter_failures.inc();
-                        self.dead_letter_trouble = Some(format!("dead-letter writes failing: {error}"));
+                        self.status
+                            .set_dead_letter_trouble(Some(format!("dead-letter writes failing: {error}")));
                         self.send_dead_letter(letter)?;
                     }
                     None => {}
@@ -225,21 +246,13 @@ impl Processor {
                 return Ok(());
             }
             if started.elapsed() > Duration::from_secs(5) {
-                self.dead_letter_trouble
-                    .get_or_insert_with(|| "dead-letter writes not acknowledged".to_string());
-                self.report_health();
+                self.status.set_dead_letter_trouble(Some(format!(
+                    "{} dead letters not acknowledged for {}s",
+                    self.unacked.len(),
+                    started.elapsed().as_secs()
+                )));
             }
         }
-    }
-
-    fn report_health(&self) {
-        let degraded = if !self.client_health.reachable() {
-            let why = self.client_health.last_error().unwrap_or_default();
-            Some(format!("kafka broker unreachable {why}").trim_end().to_string())
-        } else {
-            self.dead_letter_trouble.clone()
-        };
-        self.health.set_degraded(degraded);
     }
 
     /// Writes a checkpoint covering every record processed so far, then
@@ -273,8 +286,10 @@ impl Processor {
             out_len,
             pending_notifications: self.outbox.pending(),
         };
+        let progress = self.progress();
         match self.store.write(&state, manifest) {
             Ok(written) => {
+                self.checkpointed = progress;
                 self.metrics.observe_checkpoint(&written);
                 tracing::info!(
                     bytes = written.bytes,

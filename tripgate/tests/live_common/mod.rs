@@ -1,0 +1,437 @@
+//! Shared by the live-mode tests: a real broker (from scripts/test.sh),
+//! unique topics per test, tripgate as a child process, a local webhook
+//! receiver, and the backtest output live mode must reproduce.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub const TRIPGATE: &str = env!("CARGO_BIN_EXE_tripgate");
+pub const WEBHOOK_SECRET: &str = "whsec_dHJpcGdhdGUtbGl2ZS10ZXN0LXNpZ25pbmcta2V5ISE=";
+
+/// The broker address, or `None` (with the message the suite promises)
+/// when the tests run without scripts/test.sh.
+pub fn bootstrap() -> Option<String> {
+    match std::env::var("TRIPGATE_KAFKA_BOOTSTRAP") {
+        Ok(address) if !address.is_empty() => Some(address),
+        _ => {
+            eprintln!("TRIPGATE_KAFKA_BOOTSTRAP not set: broker tests not run");
+            None
+        }
+    }
+}
+
+/// A name no other test (or earlier run) uses.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!(
+        "{prefix}-{}-{}-{}",
+        std::process::id(),
+        nanos % 1_000_000_000_000,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A scratch directory plus the configs of one test's pipeline.
+pub struct Scenario {
+    pub dir: PathBuf,
+    pub name: String,
+    pub rules: PathBuf,
+    pub kafka: PathBuf,
+}
+
+/// Rules chosen so a simulated day makes breakers and a gate move (so
+/// transitions and notifications are checked, not only KPIs). The huge
+/// idle_timeout keeps the wall clock from making the historical events late.
+pub fn rules_toml(notify: bool) -> String {
+    let notify = if notify { "notify = [\"hook\"]" } else { "" };
+    format!(
+        r#"
+[pipeline]
+idle_timeout = "3650d"
+
+[[rule]]
+name = "orders-busy"
+kpi = "order_rate"
+scope = "region"
+window = "10m"
+yellow = {{ above = 400 }}
+red = {{ above = 700 }}
+for = "2m"
+{notify}
+
+[[rule]]
+name = "backlog"
+kpi = "fulfillment_backlog"
+scope = "warehouse"
+yellow = {{ above = 300 }}
+red = {{ above = 600 }}
+{notify}
+
+[[rule]]
+name = "support"
+kpi = "support_queue"
+scope = "global"
+yellow = {{ above = 20 }}
+red = {{ above = 50 }}
+{notify}
+
+[[rule]]
+name = "response"
+kpi = "first_response_time"
+stat = "mean"
+scope = "global"
+window = "30m"
+yellow = {{ above = 28 }}
+{notify}
+
+[[gate]]
+name = "readiness"
+rules = ["support", "response"]
+min_green = 2
+{notify}
+"#
+    )
+}
+
+impl Scenario {
+    pub fn new(prefix: &str, bootstrap: &str, webhook: Option<&str>) -> Scenario {
+        let name = unique(prefix);
+        let dir = std::env::temp_dir().join(format!("tripgate-{name}"));
+        fs::create_dir_all(&dir).unwrap();
+        let mut rules = rules_toml(webhook.is_some());
+        if let Some(url) = webhook {
+            rules += &format!(
+                "\n[notifier.hook]\nkind = \"webhook\"\nurl = \"{url}\"\nsecret = \"{WEBHOOK_SECRET}\"\ntimeout = \"2s\"\n"
+            );
+        }
+        let kafka = format!(
+            r#"
+[kafka]
+bootstrap = "{bootstrap}"
+group_id = "{name}-group"
+dead_letter_topic = "{name}-dlq"
+state_topic = "{name}-state"
+checkpoint_interval = "1s"
+statistics_interval = "1s"
+partition_idle = "300ms"
+shutdown_deadline = "20s"
+partitions = 3
+[kafka.topics]
+orders = "{name}-orders"
+fulfillment = "{name}-fulfillment"
+tickets = "{name}-tickets"
+"#
+        );
+        let rules_path = dir.join("rules.toml");
+        let kafka_path = dir.join("kafka.toml");
+        fs::write(&rules_path, rules).unwrap();
+        fs::write(&kafka_path, kafka).unwrap();
+        Scenario {
+            dir,
+            name,
+            rules: rules_path,
+            kafka: kafka_path,
+        }
+    }
+
+    pub fn topic(&self, which: &str) -> String {
+        format!("{}-{which}", self.name)
+    }
+
+    /// A simulated day (about 63,000 events), cut to `lines` if given.
+    pub fn simulate(&self, seed: u64, lines: Option<usize>) -> PathBuf {
+        let full = self.dir.join("full.jsonl");
+        run_ok(Command::new(TRIPGATE).args(["simulate", "--days", "1", "--seed"]).arg(seed.to_string()).arg("--out").arg(&full));
+        let events = self.dir.join("events.jsonl");
+        match lines {
+            Some(lines) => {
+                let text = fs::read_to_string(&full).unwrap();
+                let cut: Vec<&str> = text.lines().take(lines).collect();
+                fs::write(&events, cut.join("\n") + "\n").unwrap();
+            }
+            None => fs::rename(&full, &events).unwrap(),
+        }
+        events
+    }
+
+    pub fn produce(&self, events: &Path) {
+        run_ok(
+            Command::new(TRIPGATE)
+                .arg("produce")
+                .arg("--events")
+                .arg(events)
+                .arg("--config")
+                .arg(&self.rules)
+                .arg("--config")
+                .arg(&self.kafka),
+        );
+    }
+
+    /// What `run --out` must write once caught up: backtest's records
+    /// without the ticks only the end of input closes. Backtest moves the
+    /// watermark to the last event at end of input; a live run's stays
+    /// `allowed_lateness` (2m = 2 ticks) behind it, as the contract says.
+    pub fn expected_live_output(&self, events: &Path) -> String {
+        let out = self.dir.join("backtest.jsonl");
+        run_ok(
+            Command::new(TRIPGATE)
+                .arg("backtest")
+                .arg("--events")
+                .arg(events)
+                .arg("--config")
+                .arg(&self.rules)
+                .arg("--out")
+                .arg(&out),
+        );
+        let text = fs::read_to_string(&out).unwrap();
+        let ticks: Vec<&str> = text.lines().map(tick_of).collect();
+        let last = ticks.last().copied().unwrap_or_default().to_string();
+        let mut distinct: Vec<&str> = ticks.clone();
+        distinct.dedup();
+        assert!(distinct.len() > 3, "backtest closed too few ticks");
+        // Ticks are RFC 3339 UTC strings of one format: they sort as text.
+        let keep_until = distinct[distinct.len() - 3];
+        assert!(keep_until < last.as_str());
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|line| tick_of(line) <= keep_until)
+            .collect();
+        kept.join("\n") + "\n"
+    }
+
+    /// Starts `tripgate run --out` with its log in the scenario directory.
+    pub fn start(&self, out: &Path, port: u16, extra_env: &[(&str, &str)]) -> Child {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("tripgate.log"))
+            .unwrap();
+        let mut command = Command::new(TRIPGATE);
+        command
+            .arg("run")
+            .arg("--config")
+            .arg(&self.rules)
+            .arg("--config")
+            .arg(&self.kafka)
+            .arg("--out")
+            .arg(out)
+            .env("TRIPGATE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+            .env_remove("TRIPGATE_FAILPOINT")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        for (key, value) in extra_env {
+            command.env(key, value);
+        }
+        command.spawn().unwrap()
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.join("tripgate.log")).unwrap_or_default()
+    }
+}
+
+fn tick_of(line: &str) -> &str {
+    let start = line.find("\"tick\":\"").expect("every record has a tick") + 8;
+    &line[start..start + line[start..].find('"').unwrap()]
+}
+
+pub fn run_ok(command: &mut Command) {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Waits until `out` holds exactly `expected`; panics with the log after
+/// `timeout`, or at once if tripgate exits.
+pub fn wait_for_output(scenario: &Scenario, child: &mut Child, out: &Path, expected: &str, timeout: Duration) {
+    let started = Instant::now();
+    loop {
+        let written = fs::read_to_string(out).unwrap_or_default();
+        if written == expected {
+            return;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("tripgate exited ({status}) before catching up\n{}", tail(&scenario.log()));
+        }
+        if started.elapsed() > timeout {
+            let _ = child.kill();
+            panic!(
+                "output not identical after {timeout:?}: {} of {} bytes, first difference at byte {:?}\n{}",
+                written.len(),
+                expected.len(),
+                written.bytes().zip(expected.bytes()).position(|(a, b)| a != b),
+                tail(&scenario.log())
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Lines of `out` so far (0 if missing).
+pub fn lines_in(out: &Path) -> usize {
+    fs::read_to_string(out).map(|t| t.lines().count()).unwrap_or(0)
+}
+
+pub fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+pub fn terminate(child: &mut Child, timeout: Duration) -> ExitStatus {
+    run_ok(Command::new("kill").arg("-TERM").arg(child.id().to_string()));
+    wait_exit(child, timeout).expect("tripgate did not stop after SIGTERM in time")
+}
+
+pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+/// `GET path` on 127.0.0.1:port: (status, body), or `None` if nothing answers.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    Some((status, body))
+}
+
+/// The value of a metric line `name{labels} value` (labels as written).
+pub fn metric(body: &str, series: &str) -> Option<f64> {
+    body.lines()
+        .find(|line| line.starts_with(series) && line[series.len()..].starts_with(' '))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+/// A webhook receiver on 127.0.0.1 that answers 200 and records every
+/// request's `webhook-id` and body.
+pub struct Receiver {
+    pub url: String,
+    pub received: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl Receiver {
+    pub fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let store = received.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let store = store.clone();
+                std::thread::spawn(move || serve(stream, &store));
+            }
+        });
+        Receiver { url, received }
+    }
+
+    /// Distinct ids with their bodies; panics if one id came with two bodies.
+    pub fn by_id(&self) -> BTreeMap<String, String> {
+        let mut by_id = BTreeMap::new();
+        for (id, body) in self.received.lock().unwrap().iter() {
+            if let Some(previous) = by_id.insert(id.clone(), body.clone()) {
+                assert_eq!(previous, *body, "id {id} was sent with two different bodies");
+            }
+        }
+        by_id
+    }
+}
+
+fn serve(stream: TcpStream, store: &Mutex<Vec<(String, String)>>) {
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut id = String::new();
+        let mut length = 0;
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                match name.to_ascii_lowercase().as_str() {
+                    "webhook-id" => id = value.trim().to_string(),
+                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                    _ => {}
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        store.lock().unwrap().push((id, String::from_utf8_lossy(&body).into_owned()));
+        if writer.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_err() {
+            return;
+        }
+    }
+}
+
+/// (tick, rule or gate, key, from, to) of every transition record in a
+/// backtest-format output, sorted.
+pub fn transitions_in_output(output: &str) -> Vec<(String, String, String, String, String)> {
+    let mut found: Vec<_> = output
+        .lines()
+        .filter_map(|line| {
+            let record: serde_json::Value = serde_json::from_str(line).unwrap();
+            let text = |field: &str| record[field].as_str().unwrap_or_default().to_string();
+            match record["kind"].as_str()? {
+                "transition" => Some((text("tick"), text("rule"), text("key"), text("from"), text("to"))),
+                "gate" => Some((text("tick"), text("gate"), String::new(), text("from"), text("to"))),
+                _ => None,
+            }
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// The same tuple from webhook bodies.
+pub fn transitions_in_bodies<'a>(bodies: impl Iterator<Item = &'a String>) -> Vec<(String, String, String, String, String)> {
+    let mut found: Vec<_> = bodies
+        .map(|body| {
+            let record: serde_json::Value = serde_json::from_str(body).unwrap();
+            let text = |field: &str| record[field].as_str().unwrap_or_default().to_string();
+            let name = if record["type"] == "gate.transition" { text("gate") } else { text("rule") };
+            let key = if record["type"] == "gate.transition" { String::new() } else { text("key") };
+            (text("tick"), name, key, text("from"), text("to"))
+        })
+        .collect();
+    found.sort();
+    found
+}
