@@ -28,7 +28,12 @@ fn order_ttl() -> impl Strategy<Value = &'static str> {
 /// by arrival, so swapping them may legitimately change results).
 fn arrivals(events: &[Event], jitter_seconds: &[i64]) -> Vec<Event> {
     let mut order: Vec<usize> = (0..events.len()).collect();
-    order.sort_by_key(|&i| (events[i].occurred_at + jitter_seconds[i] * NANOS_PER_SECOND, i));
+    order.sort_by_key(|&i| {
+        (
+            events[i].occurred_at + jitter_seconds[i] * NANOS_PER_SECOND,
+            i,
+        )
+    });
     let mut ties: BTreeMap<Nanos, VecDeque<usize>> = BTreeMap::new();
     for (i, event) in events.iter().enumerate() {
         ties.entry(event.occurred_at).or_default().push_back(i);
@@ -36,7 +41,9 @@ fn arrivals(events: &[Event], jitter_seconds: &[i64]) -> Vec<Event> {
     order
         .iter()
         .map(|&i| {
-            let next = ties.get_mut(&events[i].occurred_at).and_then(VecDeque::pop_front);
+            let next = ties
+                .get_mut(&events[i].occurred_at)
+                .and_then(VecDeque::pop_front);
             events[next.expect("one slot per event")].clone()
         })
         .collect()
@@ -48,7 +55,10 @@ fn arrivals(events: &[Event], jitter_seconds: &[i64]) -> Vec<Event> {
 fn spec_selection() -> impl Strategy<Value = Vec<WindowSpec>> {
     let pool = all_specs();
     let size = pool.len();
-    (proptest::sample::subsequence(pool.clone(), 0..=size), proptest::collection::vec(any::<Index>(), 0..4))
+    (
+        proptest::sample::subsequence(pool.clone(), 0..=size),
+        proptest::collection::vec(any::<Index>(), 0..4),
+    )
         .prop_flat_map(move |(mut chosen, repeats)| {
             if !chosen.is_empty() {
                 for repeat in repeats {
@@ -56,8 +66,12 @@ fn spec_selection() -> impl Strategy<Value = Vec<WindowSpec>> {
                 }
             }
             for spec in chosen.clone() {
-                let current = WindowSpec { offset: 0, ..spec.clone() };
-                if spec.kpi.kind() == KpiKind::Gauge && !chosen.iter().any(|s| s.same_as(&current)) {
+                let current = WindowSpec {
+                    offset: 0,
+                    ..spec.clone()
+                };
+                if spec.kpi.kind() == KpiKind::Gauge && !chosen.iter().any(|s| s.same_as(&current))
+                {
                     chosen.push(current);
                 }
             }
@@ -303,14 +317,28 @@ fn an_event_exactly_at_the_watermark_is_not_late() {
     let specs = all_specs();
     let mut aggregator = Aggregator::new(&pipeline, &specs);
     let mut ticks = Vec::new();
-    let body = |id: &str| EventBody::OrderCancelled { order_id: id.to_string() };
-    assert_eq!(aggregator.offer(event_at("a".into(), 30, body("o1"))), Admission::Accepted);
-    assert_eq!(aggregator.offer(event_at("b".into(), 180, body("o2"))), Admission::Accepted);
+    let body = |id: &str| EventBody::OrderCancelled {
+        order_id: id.to_string(),
+    };
+    assert_eq!(
+        aggregator.offer(event_at("a".into(), 30, body("o1"))),
+        Admission::Accepted
+    );
+    assert_eq!(
+        aggregator.offer(event_at("b".into(), 180, body("o2"))),
+        Admission::Accepted
+    );
     aggregator.advance(|snapshot| ticks.push(snapshot.tick));
     // watermark 10:01:00 closes the tick 10:01
     assert_eq!(ticks, vec![BASE + 60 * NANOS_PER_SECOND]);
-    assert_eq!(aggregator.offer(event_at("c".into(), 60, body("o3"))), Admission::Accepted);
-    assert_eq!(aggregator.offer(event_at("d".into(), 59, body("o4"))), Admission::Late);
+    assert_eq!(
+        aggregator.offer(event_at("c".into(), 60, body("o3"))),
+        Admission::Accepted
+    );
+    assert_eq!(
+        aggregator.offer(event_at("d".into(), 59, body("o4"))),
+        Admission::Late
+    );
     assert_eq!(aggregator.counters().late, 1);
 }
 
@@ -334,7 +362,13 @@ fn a_gauge_baseline_without_its_current_spec_reads_the_past() {
         order_id: None,
     };
     aggregator.offer(event_at("a".into(), 10, opened));
-    aggregator.offer(event_at("b".into(), 300, EventBody::TicketFirstResponse { ticket_id: "t1".into() }));
+    aggregator.offer(event_at(
+        "b".into(),
+        300,
+        EventBody::TicketFirstResponse {
+            ticket_id: "t1".into(),
+        },
+    ));
     let mut snapshots = Vec::new();
     aggregator.finish(|snapshot| snapshots.push(snapshot));
     // ticks 10:01 … 10:05; the queue at T − 3m is 0 up to 10:03 and 1 after

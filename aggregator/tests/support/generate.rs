@@ -35,10 +35,22 @@ pub fn describe(event: &Event) -> String {
     let time = format_rfc3339(event.occurred_at);
     let clock = time.get(11..19).unwrap_or(&time);
     let body = match &event.body {
-        EventBody::OrderPlaced { order_id, channel, region, warehouse, promised_by, lines } => {
+        EventBody::OrderPlaced {
+            order_id,
+            channel,
+            region,
+            warehouse,
+            promised_by,
+            lines,
+        } => {
             let lines: Vec<String> = lines
                 .iter()
-                .map(|l| format!("{}x{}@{}-{}", l.quantity, l.sku, l.unit_price.0, l.unit_cost.0))
+                .map(|l| {
+                    format!(
+                        "{}x{}@{}-{}",
+                        l.quantity, l.sku, l.unit_price.0, l.unit_cost.0
+                    )
+                })
                 .collect();
             let promise = (promised_by - event.occurred_at) / NANOS_PER_SECOND;
             format!(
@@ -153,7 +165,11 @@ pub fn event_at(event_id: String, seconds: i64, mut body: EventBody) -> Event {
     if let EventBody::OrderPlaced { promised_by, .. } = &mut body {
         *promised_by += occurred_at;
     }
-    Event { event_id, occurred_at, body }
+    Event {
+        event_id,
+        occurred_at,
+        body,
+    }
 }
 
 /// A body and a second offset, not yet an event (no id).
@@ -183,61 +199,117 @@ fn order_story() -> impl Strategy<Value = Vec<(i64, EventBody)>> {
         proptest::option::weighted(0.1, gap()),
         proptest::option::weighted(0.1, gap()),
     );
-    let opening = order_id().prop_flat_map(|id| (Just(id.clone()), placed(Just(id)), any::<bool>()));
-    (0..SPAN_SECONDS, opening, steps).prop_map(|(start, (id, mut placed, delivered_on_promise), steps)| {
-        let (shipped, delivered, defect, refund, chargeback, cancel) = steps;
-        let mut at = start;
-        let order_id = || id.clone();
-        let mut story = Vec::new();
-        if let Some((gap, carrier)) = shipped {
-            at += gap;
-            story.push((at, EventBody::Shipped { order_id: order_id(), carrier }));
-        }
-        if let Some(gap) = delivered {
-            at += gap;
-            story.push((at, EventBody::Delivered { order_id: order_id() }));
-            // on_time_rate's boundary: delivered exactly at promised_by is on time
-            if let (true, EventBody::OrderPlaced { promised_by, .. }) = (delivered_on_promise, &mut placed) {
-                *promised_by = (at - start) * NANOS_PER_SECOND;
+    let opening =
+        order_id().prop_flat_map(|id| (Just(id.clone()), placed(Just(id)), any::<bool>()));
+    (0..SPAN_SECONDS, opening, steps).prop_map(
+        |(start, (id, mut placed, delivered_on_promise), steps)| {
+            let (shipped, delivered, defect, refund, chargeback, cancel) = steps;
+            let mut at = start;
+            let order_id = || id.clone();
+            let mut story = Vec::new();
+            if let Some((gap, carrier)) = shipped {
+                at += gap;
+                story.push((
+                    at,
+                    EventBody::Shipped {
+                        order_id: order_id(),
+                        carrier,
+                    },
+                ));
             }
-        }
-        story.insert(0, (start, placed));
-        if let Some((gap, sku, quantity)) = defect {
-            let reason = "damaged".to_string();
-            story.push((at + gap, EventBody::DefectReported { order_id: order_id(), sku, quantity, reason }));
-        }
-        if let Some(gap) = refund {
-            story.push((at + gap, EventBody::OrderRefunded { order_id: order_id(), amount: Money(1) }));
-        }
-        if let Some(gap) = chargeback {
-            story.push((at + gap, EventBody::OrderChargeback { order_id: order_id(), amount: Money(1) }));
-        }
-        if let Some(gap) = cancel {
-            story.push((start + gap, EventBody::OrderCancelled { order_id: order_id() }));
-        }
-        story
-    })
+            if let Some(gap) = delivered {
+                at += gap;
+                story.push((
+                    at,
+                    EventBody::Delivered {
+                        order_id: order_id(),
+                    },
+                ));
+                // on_time_rate's boundary: delivered exactly at promised_by is on time
+                if let (true, EventBody::OrderPlaced { promised_by, .. }) =
+                    (delivered_on_promise, &mut placed)
+                {
+                    *promised_by = (at - start) * NANOS_PER_SECOND;
+                }
+            }
+            story.insert(0, (start, placed));
+            if let Some((gap, sku, quantity)) = defect {
+                let reason = "damaged".to_string();
+                story.push((
+                    at + gap,
+                    EventBody::DefectReported {
+                        order_id: order_id(),
+                        sku,
+                        quantity,
+                        reason,
+                    },
+                ));
+            }
+            if let Some(gap) = refund {
+                story.push((
+                    at + gap,
+                    EventBody::OrderRefunded {
+                        order_id: order_id(),
+                        amount: Money(1),
+                    },
+                ));
+            }
+            if let Some(gap) = chargeback {
+                story.push((
+                    at + gap,
+                    EventBody::OrderChargeback {
+                        order_id: order_id(),
+                        amount: Money(1),
+                    },
+                ));
+            }
+            if let Some(gap) = cancel {
+                story.push((
+                    start + gap,
+                    EventBody::OrderCancelled {
+                        order_id: order_id(),
+                    },
+                ));
+            }
+            story
+        },
+    )
 }
 
 /// A ticket opened, then maybe answered and resolved.
 fn ticket_story() -> impl Strategy<Value = Vec<(i64, EventBody)>> {
     let opened = (ticket_id(), pick("cat", DIMENSIONS), priority());
-    let steps = (proptest::option::weighted(0.8, gap()), proptest::option::weighted(0.6, gap()));
-    (0..SPAN_SECONDS, opened, steps).prop_map(|(start, (ticket_id, category, priority), (answer, resolve))| {
-        let mut story = vec![(
-            start,
-            EventBody::TicketOpened { ticket_id: ticket_id.clone(), category, priority, order_id: None },
-        )];
-        let mut at = start;
-        if let Some(gap) = answer {
-            at += gap;
-            story.push((at, EventBody::TicketFirstResponse { ticket_id: ticket_id.clone() }));
-        }
-        if let Some(gap) = resolve {
-            story.push((at + gap, EventBody::TicketResolved { ticket_id }));
-        }
-        story
-    })
+    let steps = (
+        proptest::option::weighted(0.8, gap()),
+        proptest::option::weighted(0.6, gap()),
+    );
+    (0..SPAN_SECONDS, opened, steps).prop_map(
+        |(start, (ticket_id, category, priority), (answer, resolve))| {
+            let mut story = vec![(
+                start,
+                EventBody::TicketOpened {
+                    ticket_id: ticket_id.clone(),
+                    category,
+                    priority,
+                    order_id: None,
+                },
+            )];
+            let mut at = start;
+            if let Some(gap) = answer {
+                at += gap;
+                story.push((
+                    at,
+                    EventBody::TicketFirstResponse {
+                        ticket_id: ticket_id.clone(),
+                    },
+                ));
+            }
+            if let Some(gap) = resolve {
+                story.push((at + gap, EventBody::TicketResolved { ticket_id }));
+            }
+            story
+        },
+    )
 }
 
 /// Events from up to `max` drafts (single events or short stories), with

@@ -68,7 +68,12 @@ pub struct Run {
 
 /// Offers `arrivals` in order, closing ticks after each offer when
 /// `advance_each` (as the live pipeline does) or only at the end.
-pub fn run(pipeline: &Pipeline, specs: &[WindowSpec], arrivals: &[Event], advance_each: bool) -> Run {
+pub fn run(
+    pipeline: &Pipeline,
+    specs: &[WindowSpec],
+    arrivals: &[Event],
+    advance_each: bool,
+) -> Run {
     let mut aggregator = Aggregator::new(pipeline, specs);
     let mut snapshots = Vec::new();
     let mut admissions = Vec::new();
@@ -79,7 +84,11 @@ pub fn run(pipeline: &Pipeline, specs: &[WindowSpec], arrivals: &[Event], advanc
         }
     }
     aggregator.finish(|snapshot| snapshots.push(snapshot));
-    Run { snapshots, counters: aggregator.counters().clone(), admissions }
+    Run {
+        snapshots,
+        counters: aggregator.counters().clone(),
+        admissions,
+    }
 }
 
 /// Snapshots in a form `assert_eq!` can compare (keys in reported order).
@@ -92,7 +101,13 @@ pub fn flatten(snapshots: &[TickSnapshot]) -> Flat {
             let series = snapshot
                 .series
                 .iter()
-                .map(|values| values.values.iter().map(|(key, m)| (key.to_string(), *m)).collect())
+                .map(|values| {
+                    values
+                        .values
+                        .iter()
+                        .map(|(key, m)| (key.to_string(), *m))
+                        .collect()
+                })
                 .collect();
             (snapshot.tick, series)
         })
@@ -107,12 +122,23 @@ pub fn expected_ticks(reference: &Reference, tick: Nanos) -> Vec<Nanos> {
     };
     let first = (earliest.div_euclid(tick) + 1) * tick;
     let last = latest.div_euclid(tick) * tick;
-    (0..).map(|n| first + n * tick).take_while(|t| *t <= last).collect()
+    (0..)
+        .map(|n| first + n * tick)
+        .take_while(|t| *t <= last)
+        .collect()
 }
 
 fn describe_spec(spec: &WindowSpec) -> String {
-    let window = spec.window.as_ref().map_or("gauge".to_string(), |w| w.to_string());
-    format!("{}/{} window {window} offset {}s", spec.kpi, spec.scope, spec.offset / NANOS_PER_SECOND)
+    let window = spec
+        .window
+        .as_ref()
+        .map_or("gauge".to_string(), |w| w.to_string());
+    format!(
+        "{}/{} window {window} offset {}s",
+        spec.kpi,
+        spec.scope,
+        spec.offset / NANOS_PER_SECOND
+    )
 }
 
 fn close(actual: f64, expected: f64, relative: f64) -> bool {
@@ -127,9 +153,17 @@ fn nearest_rank(sorted: &[Nanos], percent: usize) -> f64 {
 
 fn check_measure(actual: &Measure, expected: &Expected) -> Result<(), String> {
     match (actual, expected) {
-        (Measure::Ratio { value, samples }, Expected::Ratio { value: want, samples: want_samples }) => {
+        (
+            Measure::Ratio { value, samples },
+            Expected::Ratio {
+                value: want,
+                samples: want_samples,
+            },
+        ) => {
             if samples != want_samples || !close(*value, *want, 1e-9) {
-                return Err(format!("got {value} of {samples} samples, want {want} of {want_samples}"));
+                return Err(format!(
+                    "got {value} of {samples} samples, want {want} of {want_samples}"
+                ));
             }
         }
         (Measure::Gauge { value }, Expected::Gauge(want)) => {
@@ -141,13 +175,18 @@ fn check_measure(actual: &Measure, expected: &Expected) -> Result<(), String> {
             let sum: i128 = values.iter().map(|v| i128::from(*v)).sum();
             let mean = sum as f64 / (values.len() as f64 * NANOS_PER_SECOND as f64);
             if stats.count != values.len() as u64 || !close(stats.mean, mean, 1e-9) {
-                return Err(format!("got {stats:?}, want count {} mean {mean}", values.len()));
+                return Err(format!(
+                    "got {stats:?}, want count {} mean {mean}",
+                    values.len()
+                ));
             }
             let got = [stats.p50, stats.p90, stats.p95, stats.p99];
             for (answer, percent) in got.into_iter().zip([50, 90, 95, 99]) {
                 let exact = nearest_rank(values, percent);
                 if !close(answer, exact, 0.01) {
-                    return Err(format!("p{percent}: got {answer}, nearest rank {exact}; samples {values:?}"));
+                    return Err(format!(
+                        "p{percent}: got {answer}, nearest rank {exact}; samples {values:?}"
+                    ));
                 }
             }
         }
@@ -167,7 +206,11 @@ pub fn check_against_reference(
     let want_ticks = expected_ticks(reference, tick);
     if ticks != want_ticks {
         let show = |ticks: &[Nanos]| ticks.iter().map(|t| format_rfc3339(*t)).collect::<Vec<_>>();
-        return Err(format!("ticks {:?}, want {:?}", show(&ticks), show(&want_ticks)));
+        return Err(format!(
+            "ticks {:?}, want {:?}",
+            show(&ticks),
+            show(&want_ticks)
+        ));
     }
     let counted = (run.counters.semantic_duplicates, run.counters.unmatched);
     if counted != (reference.semantic_duplicates, reference.unmatched) {
@@ -178,10 +221,20 @@ pub fn check_against_reference(
     }
     for snapshot in &run.snapshots {
         if snapshot.series.len() != specs.len() {
-            return Err(format!("{} series for {} specs", snapshot.series.len(), specs.len()));
+            return Err(format!(
+                "{} series for {} specs",
+                snapshot.series.len(),
+                specs.len()
+            ));
         }
         for (spec, values) in specs.iter().zip(&snapshot.series) {
-            let at = || format!("tick {} {}", format_rfc3339(snapshot.tick), describe_spec(spec));
+            let at = || {
+                format!(
+                    "tick {} {}",
+                    format_rfc3339(snapshot.tick),
+                    describe_spec(spec)
+                )
+            };
             let mut actual: BTreeMap<String, Measure> = BTreeMap::new();
             for (key, measure) in &values.values {
                 if actual.insert(key.to_string(), *measure).is_some() {
@@ -193,7 +246,8 @@ pub fn check_against_reference(
                 return Err(format!("{}: keys {actual:?}, want {expected:?}", at()));
             }
             for (key, want) in &expected {
-                check_measure(&actual[key], want).map_err(|why| format!("{}, key {key}: {why}", at()))?;
+                check_measure(&actual[key], want)
+                    .map_err(|why| format!("{}, key {key}: {why}", at()))?;
             }
         }
     }

@@ -15,7 +15,10 @@ const ALL: &str = "all";
 /// What one applied event adds to one (KPI, scope, key).
 #[derive(Clone, Debug)]
 enum Amount {
-    Ratio { numerator: i128, samples: u64 },
+    Ratio {
+        numerator: i128,
+        samples: u64,
+    },
     Sample(Nanos),
     /// A gauge's first contribution; its value comes from the lifetimes.
     GaugeStart,
@@ -72,7 +75,10 @@ pub struct Reference {
 /// The expected value of one key.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expected {
-    Ratio { value: f64, samples: u64 },
+    Ratio {
+        value: f64,
+        samples: u64,
+    },
     /// Every sample, sorted.
     Distribution(Vec<Nanos>),
     Gauge(i64),
@@ -94,8 +100,15 @@ fn ticket_scopes(ticket: &Ticket) -> [(ScopeDim, String); 3] {
     ]
 }
 
-fn each(kpi: Kpi, scopes: &[(ScopeDim, String)], amount: Amount) -> Vec<(Kpi, ScopeDim, String, Amount)> {
-    scopes.iter().map(|(scope, key)| (kpi, *scope, key.clone(), amount.clone())).collect()
+fn each(
+    kpi: Kpi,
+    scopes: &[(ScopeDim, String)],
+    amount: Amount,
+) -> Vec<(Kpi, ScopeDim, String, Amount)> {
+    scopes
+        .iter()
+        .map(|(scope, key)| (kpi, *scope, key.clone(), amount.clone()))
+        .collect()
 }
 
 fn ratio(numerator: i128, samples: u64) -> Amount {
@@ -103,8 +116,17 @@ fn ratio(numerator: i128, samples: u64) -> Amount {
 }
 
 /// Index of the order or ticket `id` if it is known at `at`.
-fn known(latest: &HashMap<String, usize>, starts: impl Fn(usize) -> Nanos, id: &str, at: Nanos, ttl: Nanos) -> Option<usize> {
-    latest.get(id).copied().filter(|&index| at < starts(index) + ttl)
+fn known(
+    latest: &HashMap<String, usize>,
+    starts: impl Fn(usize) -> Nanos,
+    id: &str,
+    at: Nanos,
+    ttl: Nanos,
+) -> Option<usize> {
+    latest
+        .get(id)
+        .copied()
+        .filter(|&index| at < starts(index) + ttl)
 }
 
 impl Reference {
@@ -134,7 +156,14 @@ impl Reference {
             let ticket = |id: &str| known(&ticket_ids, |i| tickets[i].opened_at, id, at, ttl);
             let mut counts = Vec::new();
             match &event.body {
-                EventBody::OrderPlaced { order_id, channel, region, warehouse, promised_by, lines } => {
+                EventBody::OrderPlaced {
+                    order_id,
+                    channel,
+                    region,
+                    warehouse,
+                    promised_by,
+                    lines,
+                } => {
                     if order(order_id).is_some() {
                         this.semantic_duplicates += 1;
                         continue;
@@ -154,11 +183,20 @@ impl Reference {
                     };
                     let margin: i128 = lines
                         .iter()
-                        .map(|l| i128::from(l.quantity) * i128::from(l.unit_price.0 - l.unit_cost.0))
+                        .map(|l| {
+                            i128::from(l.quantity) * i128::from(l.unit_price.0 - l.unit_cost.0)
+                        })
                         .sum();
-                    counts.extend(each(Kpi::ContributionMargin, &sales(&placed), ratio(margin, 1)));
+                    counts.extend(each(
+                        Kpi::ContributionMargin,
+                        &sales(&placed),
+                        ratio(margin, 1),
+                    ));
                     counts.extend(each(Kpi::OrderRate, &sales(&placed), ratio(0, 1)));
-                    let backlog = [(ScopeDim::Global, ALL.to_string()), (ScopeDim::Warehouse, warehouse.clone())];
+                    let backlog = [
+                        (ScopeDim::Global, ALL.to_string()),
+                        (ScopeDim::Warehouse, warehouse.clone()),
+                    ];
                     counts.extend(each(Kpi::FulfillmentBacklog, &backlog, Amount::GaugeStart));
                     order_ids.insert(order_id.clone(), this.orders.len());
                     this.orders.push(placed);
@@ -189,15 +227,26 @@ impl Reference {
                         counts = delivery(&this.orders[i], at);
                     }
                 },
-                EventBody::DefectReported { order_id, sku, quantity, .. } => {
-                    let mut scopes = vec![(ScopeDim::Global, ALL.to_string()), (ScopeDim::Sku, sku.clone())];
+                EventBody::DefectReported {
+                    order_id,
+                    sku,
+                    quantity,
+                    ..
+                } => {
+                    let mut scopes = vec![
+                        (ScopeDim::Global, ALL.to_string()),
+                        (ScopeDim::Sku, sku.clone()),
+                    ];
                     match order(order_id) {
-                        Some(i) => scopes.push((ScopeDim::Warehouse, this.orders[i].warehouse.clone())),
+                        Some(i) => {
+                            scopes.push((ScopeDim::Warehouse, this.orders[i].warehouse.clone()))
+                        }
                         None => this.unmatched += 1,
                     }
                     counts = each(Kpi::DefectRate, &scopes, ratio(i128::from(*quantity), 0));
                 }
-                EventBody::OrderRefunded { order_id, .. } | EventBody::OrderChargeback { order_id, .. } => {
+                EventBody::OrderRefunded { order_id, .. }
+                | EventBody::OrderChargeback { order_id, .. } => {
                     let kpi = match event.body {
                         EventBody::OrderRefunded { .. } => Kpi::RefundRate,
                         _ => Kpi::ChargebackRate,
@@ -211,7 +260,12 @@ impl Reference {
                     };
                     counts = each(kpi, &scopes, ratio(1, 0));
                 }
-                EventBody::TicketOpened { ticket_id, category, priority, .. } => {
+                EventBody::TicketOpened {
+                    ticket_id,
+                    category,
+                    priority,
+                    ..
+                } => {
                     if ticket(ticket_id).is_some() {
                         this.semantic_duplicates += 1;
                         continue;
@@ -223,7 +277,11 @@ impl Reference {
                         responded: false,
                         resolved_at: None,
                     };
-                    counts = each(Kpi::SupportQueue, &ticket_scopes(&opened), Amount::GaugeStart);
+                    counts = each(
+                        Kpi::SupportQueue,
+                        &ticket_scopes(&opened),
+                        Amount::GaugeStart,
+                    );
                     ticket_ids.insert(ticket_id.clone(), this.tickets.len());
                     this.tickets.push(opened);
                 }
@@ -233,12 +291,18 @@ impl Reference {
                     Some(i) => {
                         this.tickets[i].responded = true;
                         let wait = Amount::Sample(at - this.tickets[i].opened_at);
-                        counts = each(Kpi::FirstResponseTime, &ticket_scopes(&this.tickets[i]), wait);
+                        counts = each(
+                            Kpi::FirstResponseTime,
+                            &ticket_scopes(&this.tickets[i]),
+                            wait,
+                        );
                     }
                 },
                 EventBody::TicketResolved { ticket_id } => match ticket(ticket_id) {
                     None => this.unmatched += 1,
-                    Some(i) if this.tickets[i].resolved_at.is_some() => this.semantic_duplicates += 1,
+                    Some(i) if this.tickets[i].resolved_at.is_some() => {
+                        this.semantic_duplicates += 1
+                    }
                     Some(i) => this.tickets[i].resolved_at = Some(at),
                 },
             }
@@ -255,7 +319,10 @@ impl Reference {
 
     /// The key `key` reports under once `max_keys` is applied.
     pub fn fold(&self, kpi: Kpi, scope: ScopeDim, key: &str) -> String {
-        let rank = self.first_seen.get(&(kpi, scope)).and_then(|keys| keys.iter().position(|k| k == key));
+        let rank = self
+            .first_seen
+            .get(&(kpi, scope))
+            .and_then(|keys| keys.iter().position(|k| k == key));
         match rank {
             Some(rank) if rank < self.max_keys => key.to_string(),
             _ => OTHER.to_string(),
@@ -268,10 +335,18 @@ impl Reference {
         if spec.kpi.kind() == KpiKind::Gauge {
             return self.gauge(spec, end);
         }
-        let length = spec.window.as_ref().expect("windowed KPIs have a window").nanos();
+        let length = spec
+            .window
+            .as_ref()
+            .expect("windowed KPIs have a window")
+            .nanos();
         let mut ratios: BTreeMap<String, (i128, u64)> = BTreeMap::new();
         let mut samples: BTreeMap<String, Vec<Nanos>> = BTreeMap::new();
-        for fact in self.facts.iter().filter(|fact| end - length <= fact.at && fact.at < end) {
+        for fact in self
+            .facts
+            .iter()
+            .filter(|fact| end - length <= fact.at && fact.at < end)
+        {
             for (kpi, scope, key, amount) in &fact.counts {
                 if (*kpi, *scope) != (spec.kpi, spec.scope) {
                     continue;
@@ -292,10 +367,18 @@ impl Reference {
         for (key, (numerator, count)) in ratios.into_iter().filter(|(_, (_, count))| *count > 0) {
             let value = match spec.kpi {
                 Kpi::OrderRate => count as f64 * 3600.0 / (length as f64 / NANOS_PER_SECOND as f64),
-                Kpi::ContributionMargin => numerator as f64 / Money::NANOS_PER_UNIT as f64 / count as f64,
+                Kpi::ContributionMargin => {
+                    numerator as f64 / Money::NANOS_PER_UNIT as f64 / count as f64
+                }
                 _ => numerator as f64 / count as f64,
             };
-            out.insert(key, Expected::Ratio { value, samples: count });
+            out.insert(
+                key,
+                Expected::Ratio {
+                    value,
+                    samples: count,
+                },
+            );
         }
         for (key, mut values) in samples {
             values.sort_unstable();
@@ -332,10 +415,15 @@ impl Reference {
         }
         let mut out: BTreeMap<String, i64> = BTreeMap::new();
         for scopes in open {
-            let (_, key) = scopes.iter().find(|(scope, _)| *scope == spec.scope).expect("scope of the gauge");
+            let (_, key) = scopes
+                .iter()
+                .find(|(scope, _)| *scope == spec.scope)
+                .expect("scope of the gauge");
             *out.entry(self.fold(spec.kpi, spec.scope, key)).or_default() += 1;
         }
-        out.into_iter().map(|(key, value)| (key, Expected::Gauge(value))).collect()
+        out.into_iter()
+            .map(|(key, value)| (key, Expected::Gauge(value)))
+            .collect()
     }
 }
 
@@ -350,14 +438,30 @@ fn delivery(order: &Order, at: Nanos) -> Vec<(Kpi, ScopeDim, String, Amount)> {
     if let Some(carrier) = &order.carrier {
         scopes.push((ScopeDim::Carrier, carrier.clone()));
     }
-    let mut counts = each(Kpi::CycleTime, &scopes, Amount::Sample(at - order.placed_at));
-    counts.extend(each(Kpi::OnTimeRate, &scopes, ratio(i128::from(at <= order.promised_by), 1)));
+    let mut counts = each(
+        Kpi::CycleTime,
+        &scopes,
+        Amount::Sample(at - order.placed_at),
+    );
+    counts.extend(each(
+        Kpi::OnTimeRate,
+        &scopes,
+        ratio(i128::from(at <= order.promised_by), 1),
+    ));
     let units: u64 = order.lines.iter().map(|l| u64::from(l.quantity)).sum();
-    let whole = [(ScopeDim::Global, ALL.to_string()), (ScopeDim::Warehouse, order.warehouse.clone())];
+    let whole = [
+        (ScopeDim::Global, ALL.to_string()),
+        (ScopeDim::Warehouse, order.warehouse.clone()),
+    ];
     counts.extend(each(Kpi::DefectRate, &whole, ratio(0, units)));
     // per sku, in order of first appearance in the lines
     for line in &order.lines {
-        counts.push((Kpi::DefectRate, ScopeDim::Sku, line.sku.clone(), ratio(0, u64::from(line.quantity))));
+        counts.push((
+            Kpi::DefectRate,
+            ScopeDim::Sku,
+            line.sku.clone(),
+            ratio(0, u64::from(line.quantity)),
+        ));
     }
     counts.extend(each(Kpi::RefundRate, &sales(order), ratio(0, 1)));
     counts.extend(each(Kpi::ChargebackRate, &sales(order), ratio(0, 1)));

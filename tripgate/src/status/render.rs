@@ -21,14 +21,14 @@ header h1{font-size:20px;margin:0}header span{color:#b8c0d0;font-size:14px}
 main{padding:16px 24px;max-width:1200px}
 h2{font-size:17px;margin:22px 0 10px}h3{font-size:15px;margin:0 0 6px}
 .cards{display:flex;flex-wrap:wrap;gap:12px}
-.card{background:#fff;border-radius:8px;padding:12px 14px;box-shadow:0 1px 2px rgba(0,0,0,.12);min-width:260px;flex:1}
+.card{background:#fff;border-radius:8px;padding:12px 14px;box-shadow:0 1px 2px rgba(0,0,0,.12);flex:1 1 380px;overflow-x:auto}
 .meta{color:#5b6475;font-size:13px;margin-bottom:6px}
 table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e6e8ec}th{color:#5b6475;font-weight:600}
 .band{display:inline-block;border-radius:10px;padding:1px 9px;font-size:12px;font-weight:700;text-transform:uppercase}
 .green{background:#d7f5dd;color:#11632a}.yellow{background:#fff1b8;color:#7a5800}.red{background:#ffd6d6;color:#9b1111}
 .open{background:#d7f5dd;color:#11632a}.closed{background:#ffd6d6;color:#9b1111}.none{background:#e6e8ec;color:#5b6475}
-.empty{color:#5b6475;font-style:italic}.num{font-variant-numeric:tabular-nums}
+.empty{color:#5b6475;font-style:italic}.num{font-variant-numeric:tabular-nums;white-space:nowrap}
 "#;
 
 fn band(band: Band) -> String {
@@ -144,7 +144,7 @@ fn rule_card(html: &mut String, rule: &RuleStatus) {
     }
     let yellow_limit = fixed_limit(rule.yellow);
     let red_limit = fixed_limit(rule.red);
-    html.push_str(r#"<table><tr><th>key</th><th>breaker</th><th>value</th><th>latest tick</th><th>engaged</th></tr>"#);
+    html.push_str(r#"<table><tr><th>key</th><th>breaker</th><th>value</th><th>this tick</th><th>engaged</th></tr>"#);
     for key in &rule.keys {
         let value = key.value.map_or("n/a".to_string(), |v| kpi_value(rule.kpi, rule.stat, v));
         let observed = match key.observed {
