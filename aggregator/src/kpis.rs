@@ -62,7 +62,7 @@ struct Series {
     scope: ScopeDim,
     keys: KeyRegistry,
     data: Data,
-    /// Per window (gauges: per offset, current first): the spec it reports
+    /// Per window (gauges: per offset): the spec it reports
     /// into and its length in nanoseconds.
     targets: Vec<(usize, Nanos)>,
 }
@@ -112,11 +112,7 @@ impl KpiState {
             };
             shapes[position].push((shape, index, length));
         }
-        for (series, mut shapes) in series.iter_mut().zip(shapes) {
-            if series.kpi.kind() == KpiKind::Gauge {
-                // position 0 is the current value; baselines follow
-                shapes.sort_by_key(|(shape, _, _)| shape.offset);
-            }
+        for (series, shapes) in series.iter_mut().zip(shapes) {
             series.targets = shapes
                 .iter()
                 .map(|(_, index, length)| (*index, *length))
@@ -125,9 +121,7 @@ impl KpiState {
             series.data = match series.kpi.kind() {
                 KpiKind::Ratio => Data::Ratio(Windows::new(windows)),
                 KpiKind::Distribution => Data::Distribution(Windows::new(windows)),
-                KpiKind::Gauge => Data::Gauge(Gauges::new(
-                    windows.iter().skip(1).map(|w| w.offset).collect(),
-                )),
+                KpiKind::Gauge => Data::Gauge(Gauges::new(windows.iter().map(|w| w.offset).collect())),
             };
         }
         let mut by_kpi = vec![Vec::new(); Kpi::ALL.len()];

@@ -18,7 +18,9 @@ use crate::duration::Span;
 use crate::kpi::{Band, Kpi, KpiKind, ScopeDim, Stat};
 use crate::time::Nanos;
 
+mod actions;
 mod kafka;
+pub use actions::{ActionsSettings, AdminConfig};
 pub use kafka::{ClientSettings, ClientValue, KafkaConfig, TopicsConfig};
 
 /// Settings, no rules: always the first layer.
@@ -64,6 +66,12 @@ pub struct Config {
     pub notifiers: BTreeMap<String, NotifierConfig>,
     pub server: ServerConfig,
     pub kafka: KafkaConfig,
+    /// Leases of engaged actions (`[actions]`); defaults when absent.
+    #[serde(default)]
+    pub actions: ActionsSettings,
+    /// The operator API (`[admin]`); disabled without a token.
+    #[serde(default)]
+    pub admin: AdminConfig,
 }
 
 /// The `[pipeline]` settings named by the contract.
@@ -174,6 +182,14 @@ pub struct ActionConfig {
     /// Defaults to 1.0 (fully engaged).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<f64>,
+    /// Stepwise release (half-open): when the band no longer asks for the
+    /// action, it is loosened to these fractions of its level, one step per
+    /// `step_interval`, before it is released. Empty: released at once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub release_steps: Vec<f64>,
+    /// Time between release steps; defaults to `[actions] repeat_interval`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_interval: Option<Span>,
 }
 
 impl ActionConfig {
@@ -538,6 +554,7 @@ impl Config {
             }
         }
         self.kafka.validate(&mut errors);
+        self.validate_actions(&mut errors);
         if errors.is_empty() {
             Ok(())
         } else {

@@ -4,6 +4,7 @@
 //! prometheus), so every stage and every test can depend on it cheaply.
 #![forbid(unsafe_code)]
 
+pub mod action;
 pub mod config;
 pub mod duration;
 pub mod event;
@@ -12,6 +13,7 @@ pub mod notification;
 pub mod snapshot;
 pub mod time;
 
+pub use action::{ActionMessage, ActionMessageType, ActionReason};
 pub use duration::Span;
 pub use event::{Event, EventBody, Line, Money, Priority, RejectReason, Rejection};
 pub use kpi::{Band, Kpi, KpiKind, ScopeDim, Stat};

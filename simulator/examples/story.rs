@@ -6,7 +6,8 @@
 //! - `breaker`: close the loop with a stand-in for the playbook's `on-time-delivery-global`
 //!   rule (1h window, 30 samples, yellow < 0.95 → throttle 0.5, red < 0.80 → throttle 1.0,
 //!   for 5m, recover_for 15m), to preview the demo;
-//! - `unthrottled SHARE`: set `Scenario::unthrottled_share`.
+//! - `unthrottled SHARE`: set `Scenario::unthrottled_share`;
+//! - `seed N`: another history (default 42).
 //!
 //! The stand-in counts a delivery as on time from the events alone, as tripgate would, but it
 //! is only a preview: tripgate's own aggregator is the reference.
@@ -33,7 +34,8 @@ fn main() {
     scenario.unthrottled_share =
         value_after("unthrottled", 1).unwrap_or(scenario.unthrottled_share);
 
-    let mut business = Business::new(scenario, 42, START);
+    let seed = value_after("seed", 1).map_or(42, |seed| seed as u64);
+    let mut business = Business::new(scenario, seed, START);
     let mut promised: HashMap<String, i64> = HashMap::new();
     let mut deliveries: VecDeque<(i64, bool)> = VecDeque::new();
     // Observed bands of recent ticks, newest last; None = insufficient.

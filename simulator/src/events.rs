@@ -13,11 +13,21 @@ use crate::support::PendingTicket;
 
 const ORDER_PREFIX: &str = "ord-";
 const TICKET_PREFIX: &str = "tkt-";
+/// Upper bounds of line lengths in bytes, with room for 9-digit ids (a hint only: a longer
+/// line just grows its buffer).
+const SHORT_EVENT_CAPACITY: usize = 208;
+const PLACED_CAPACITY: usize = 240;
+const ORDER_LINE_CAPACITY: usize = 80;
 
 impl Business {
     /// Starts a line with the next event id; ids are numbered in emission order.
     fn begin_event(&mut self, event_type: &str, at: i64) -> String {
-        let mut line = String::with_capacity(192);
+        self.begin_event_with_capacity(event_type, at, SHORT_EVENT_CAPACITY)
+    }
+
+    /// Sized so a line is written without growing its buffer: one allocation per event.
+    fn begin_event_with_capacity(&mut self, event_type: &str, at: i64, capacity: usize) -> String {
+        let mut line = String::with_capacity(capacity);
         start_event(&mut line, self.next_event, event_type, at);
         self.next_event += 1;
         line
@@ -25,7 +35,8 @@ impl Business {
 
     pub(crate) fn write_placed(&mut self, at: i64, order: &QueuedOrder) -> String {
         let region = &REGIONS[order.region];
-        let mut line = self.begin_event("order.placed", at);
+        let capacity = PLACED_CAPACITY + ORDER_LINE_CAPACITY * order.lines.len();
+        let mut line = self.begin_event_with_capacity("order.placed", at, capacity);
         push_numbered_id(&mut line, "order_id", ORDER_PREFIX, order.number);
         push_text(&mut line, "channel", CHANNELS[order.channel].name);
         push_text(&mut line, "region", region.name);

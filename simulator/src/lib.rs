@@ -6,7 +6,20 @@
 //! controls (`acquisition_throttle`, `paused_skus`, `extra_capacity`) are the levers tripgate's
 //! actions pull, so a demo can close the loop.
 //!
-//! Same scenario, seed, start and sequence of `advance` calls and controls: same lines.
+//! Same scenario, seed, start and controls: same lines, however the run is cut into
+//! `advance` calls (clean mode; a throttle change takes effect from the next simulated minute).
+//!
+//! The model, in short: orders arrive as a Poisson process (daily cycle, compound growth,
+//! minus the throttle), each served by its region's warehouse, which picks one order at a
+//! time at its capacity, first come first served. Handling, transit (by carrier and region)
+//! and the delivery promise (by region) are business durations scaled by
+//! `Scenario::time_scale`; queue waits are not, so overload shows up as late deliveries.
+//! Shipping an order decides its aftermath: defects (per SKU, with spikes), refunds,
+//! chargebacks and tickets. Support answers tickets urgent-first at its own capacity.
+//!
+//! `cargo run --release -p tripgate-simulator --example story -- breaker` previews the demo
+//! against a stand-in for the playbook's on-time rule; `--example throughput` measures volume
+//! and speed.
 #![forbid(unsafe_code)]
 
 mod agenda;

@@ -104,11 +104,14 @@ impl Scenario {
 
     /// A two-minute demo story over a few simulated hours. Business days are compressed
     /// 72-fold (a 2-day promise becomes 40 minutes), so deliveries react within minutes.
-    /// Demand starts at 600 orders/h and doubles every 30 minutes up to 1800/h: the warehouses
-    /// (1090/h in all) saturate between about 20 and 30 minutes in (wh-west first), queues
-    /// grow, and the hourly on-time rate falls below 95% at about 1:40 and below 80% at about
-    /// 1:55. Halving demand (throttle 0.5) brings every warehouse back under capacity.
-    /// `SKU-017` has a bad batch (25% of units defective) shipped from 0:30 to 1:45.
+    /// Demand starts at 600 orders/h and doubles every 30 minutes up to 1800/h (from 0:48):
+    /// the warehouses (1090/h in all) saturate between about 0:22 and 0:28 (wh-west first),
+    /// queues grow by ~700 orders an hour, and the hourly on-time rate falls below 95% at about
+    /// 1:27 and below 80% at about 1:41 (seeds 1 to 6 and 42 agree within a few minutes).
+    /// The late orders flood support with tickets, so first responses slip from about 2:00.
+    /// Halving demand (throttle 0.5) brings every warehouse back under capacity, but the
+    /// backlog drains slowly. `SKU-017` has a bad batch (25% of units defective) shipped
+    /// from 0:30 to 1:45; its defect reports peak between 1:00 and 2:30.
     pub fn demo() -> Scenario {
         Scenario {
             base_orders_per_hour: 600.0,

@@ -274,5 +274,9 @@ fn nonsense_controls_are_tamed_rather_than_hanging_the_run() {
     };
     let lines = run(Scenario::demo(), 1, 10, &controls);
     assert!(count_of_type(&lines, "order.placed") > 50);
-    assert_eq!(count_of_type(&lines, "fulfillment.shipped"), 0, "capacity 0 counts as 1% of it");
+    assert_eq!(
+        count_of_type(&lines, "fulfillment.shipped"),
+        0,
+        "capacity 0 counts as 1% of it"
+    );
 }

@@ -9,9 +9,10 @@
 //! event-time order. A line that cannot be routed (not JSON, not an object,
 //! no known type) goes to the orders topic unchanged and unkeyed: tripgate
 //! dead-letters it there, as it would any producer's broken message. A line
-//! without a readable `occurred_at` takes the previous line's timestamp, so
-//! it stays among its neighbours; one ahead of the wall clock is stamped
-//! with the current time (brokers refuse future timestamps).
+//! tripgate will reject (malformed, invalid, or `occurred_at` beyond
+//! `max_future_skew`) takes the previous line's timestamp instead of its
+//! own, so it stays among its neighbours rather than holding back its
+//! partition in the merge (and brokers refuse far-future timestamps).
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -22,7 +23,6 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use tripgate_ingest::kafka::{ensure_topics, AckedProducer, ClientHealth, Outgoing, TopicSpec};
 use tripgate_model::config::{Config, KafkaConfig};
-use tripgate_model::time::parse_rfc3339;
 
 use crate::backtest::trim_line_end;
 
@@ -46,7 +46,9 @@ struct Route {
     timestamp_ms: Option<i64>,
 }
 
-fn route(line: &[u8]) -> Route {
+/// `max_event_bytes` and `max_future_skew` decide which lines carry their
+/// own timestamp: only events tripgate will accept do.
+fn route(line: &[u8], max_event_bytes: usize, latest_ms: i64) -> Route {
     let unroutable = Route {
         routed: false,
         topic_index: 0,
@@ -69,11 +71,12 @@ fn route(line: &[u8]) -> Route {
     } else {
         return unroutable;
     };
-    let timestamp_ms = fields
-        .get("occurred_at")
-        .and_then(|t| t.as_str())
-        .and_then(parse_rfc3339)
-        .map(|nanos| nanos.div_euclid(1_000_000));
+    // A rejected line's time means nothing, and a wrong one would sort it
+    // far from its neighbours and hold back its partition in the merge.
+    let timestamp_ms = tripgate_ingest::decode(line, max_event_bytes)
+        .ok()
+        .map(|event| event.occurred_at.div_euclid(1_000_000))
+        .filter(|ms| *ms <= latest_ms);
     Route {
         routed: true,
         topic_index,
@@ -124,6 +127,8 @@ pub fn run(events: &Path, config: &Config) -> anyhow::Result<Produced> {
     let mut produced = Produced::default();
     let mut in_flight = VecDeque::new();
     let mut last_timestamp = None;
+    let max_event_bytes = config.pipeline.max_event_bytes;
+    let max_future_skew_ms = config.pipeline.max_future_skew.nanos() / 1_000_000;
     let mut line = Vec::with_capacity(4096);
     loop {
         line.clear();
@@ -135,14 +140,13 @@ pub fn run(events: &Path, config: &Config) -> anyhow::Result<Produced> {
         if bytes.is_empty() {
             continue;
         }
-        let routed = route(bytes);
-        produced.unroutable += u64::from(!routed.routed);
         // Brokers refuse timestamps far ahead of their clock (Kafka 4's
-        // log.message.timestamp.after.max.ms is 1h); such an event is
-        // rejected as future_timestamp anyway, so stamping it "now" only
-        // decides where it sorts: after every past event.
-        let now_ms = chrono::Utc::now().timestamp_millis();
-        let timestamp_ms = routed.timestamp_ms.map(|ms| ms.min(now_ms)).or(last_timestamp);
+        // log.message.timestamp.after.max.ms is 1h), and tripgate rejects
+        // such events (future_timestamp): they too sort among their neighbours.
+        let latest_ms = chrono::Utc::now().timestamp_millis() + max_future_skew_ms;
+        let routed = route(bytes, max_event_bytes, latest_ms);
+        produced.unroutable += u64::from(!routed.routed);
+        let timestamp_ms = routed.timestamp_ms.or(last_timestamp);
         last_timestamp = timestamp_ms;
         let id = producer.send(&Outgoing {
             topic: names[routed.topic_index],
