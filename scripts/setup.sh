@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Install what the tripgate test suite needs, idempotently:
 #   - Debian packages: a Java runtime and Maven (for Kafka), prometheus
-#     (provides the `prometheus` and `promtool` binaries)
-#   - a Python venv at .cache/venv with the PyPI package `standardwebhooks`
+#     (provides the `prometheus` and `promtool` binaries), chromium and a
+#     font (headless screenshots of the status page and backtest report)
+#   - a Python venv at .cache/venv with the PyPI packages `standardwebhooks`,
+#     `check-jsonschema` (compose-spec schema) and `kubernetes-validate`
+#     (Kubernetes schemas): validators for deploy/
 #   - the Apache Kafka jars (scripts/kafka.sh fetch)
 # Every step checks first and is skipped when already done, so a second run is
 # quick and needs no network.
@@ -11,8 +14,8 @@ set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 VENV="$ROOT/.cache/venv"
-PY_PACKAGES=(standardwebhooks)
-PY_IMPORTS=(standardwebhooks)
+PY_PACKAGES=(standardwebhooks check-jsonschema kubernetes-validate)
+PY_IMPORTS=(standardwebhooks check_jsonschema kubernetes_validate)
 
 say() { echo "setup: $*" >&2; }
 die() { echo "setup: error: $*" >&2; exit 1; }
@@ -62,10 +65,15 @@ if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1;
 else
   missing+=(prometheus)
 fi
+if command -v chromium >/dev/null 2>&1 && [[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]]; then
+  say "chromium present ($(command -v chromium))"
+else
+  missing+=(chromium fonts-dejavu-core)
+fi
 if [[ ${#missing[@]} -gt 0 ]]; then
   apt_install "${missing[@]}"
 fi
-for bin in java mvn prometheus promtool; do
+for bin in java mvn prometheus promtool chromium; do
   command -v "$bin" >/dev/null 2>&1 || die "'$bin' still missing after install"
 done
 

@@ -10,6 +10,7 @@
 #   TRIPGATE_PYTHON           absolute path of .cache/venv/bin/python
 #   TRIPGATE_PROMETHEUS       path of the prometheus binary
 #   TRIPGATE_PROMTOOL         path of the promtool binary
+#   TRIPGATE_CHROMIUM         path of the chromium binary (headless screenshots)
 # then runs `cargo test --workspace "$@"`, stops the broker on exit, and exits
 # with cargo's status. A broker that was already running before is reused and
 # left running.
@@ -53,12 +54,15 @@ export TRIPGATE_PYTHON="$ROOT/.cache/venv/bin/python"
 export TRIPGATE_PROMETHEUS TRIPGATE_PROMTOOL
 TRIPGATE_PROMETHEUS="$(command -v prometheus)"
 TRIPGATE_PROMTOOL="$(command -v promtool)"
+export TRIPGATE_CHROMIUM
+TRIPGATE_CHROMIUM="$(command -v chromium)"
 
 say "TRIPGATE_KAFKA_BOOTSTRAP=$TRIPGATE_KAFKA_BOOTSTRAP"
 say "TRIPGATE_KAFKA_SCRIPT=$TRIPGATE_KAFKA_SCRIPT"
 say "TRIPGATE_PYTHON=$TRIPGATE_PYTHON"
 say "TRIPGATE_PROMETHEUS=$TRIPGATE_PROMETHEUS"
 say "TRIPGATE_PROMTOOL=$TRIPGATE_PROMTOOL"
+say "TRIPGATE_CHROMIUM=$TRIPGATE_CHROMIUM"
 say "cargo test --workspace $*"
 
 status=0

@@ -3,9 +3,12 @@
 //!
 //! Entry point: [`Alerter`]. Build it from a validated config, hand its
 //! [`Alerter::window_specs`] to the aggregator, and call
-//! [`Alerter::evaluate`] with each closed tick's snapshot.
+//! [`Alerter::evaluate`] with each closed tick's snapshot. The action layer
+//! ([`actions::ActionController`]) follows it with leases and stepwise
+//! release; [`notify`] delivers both until receivers accept them.
 #![forbid(unsafe_code)]
 
+pub mod actions;
 pub mod breaker;
 pub mod metrics;
 mod engine;

@@ -9,7 +9,7 @@ use crate::engine::{GateTransition, Transition};
 
 /// `tg_` and 32 hex digits of SHA-256 over the parts that identify one
 /// transition of one breaker or gate.
-fn idempotency_id(parts: &[&str]) -> String {
+pub(crate) fn idempotency_id(parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update(part.as_bytes());

@@ -84,8 +84,12 @@ def ts(t, rng, plain=False):
 
 
 class Gen:
-    def __init__(self, seed, n_orders, hours, edge):
+    def __init__(self, seed, n_orders, hours, edge, start=None, max_delay=0):
+        global START
+        if start is not None:
+            START = start
         self.rng = random.Random(seed)
+        self.max_delay = max_delay
         self.n_orders = n_orders
         self.span = int(hours * 3600) * NS
         self.edge = edge
@@ -124,6 +128,8 @@ class Gen:
 
     def delay(self):
         rng = self.rng
+        if self.max_delay and rng.random() < 0.3:   # heavy disorder (for a large lateness)
+            return rng.randrange(0, self.max_delay) * NS
         r = rng.random()
         if r < 0.70:
             return rng.randrange(0, 20) * NS
@@ -515,8 +521,17 @@ def main():
     ap.add_argument("--hours", type=float, default=4)
     ap.add_argument("--out", default="-")
     ap.add_argument("--edge", action="store_true")
+    ap.add_argument("--max-delay", type=int, default=0,
+                    help="also delay 30%% of the events by up to this many seconds")
+    ap.add_argument("--start", help="first instant, e.g. 2024-02-28T00:00:00Z "
+                    "(default 2025-03-01T08:00:00Z)")
     a = ap.parse_args()
-    data = Gen(a.seed, a.orders, a.hours, a.edge).build()
+    start = None
+    if a.start:
+        import datetime
+        d = datetime.datetime.fromisoformat(a.start.replace("Z", "+00:00"))
+        start = int(d.timestamp()) * NS
+    data = Gen(a.seed, a.orders, a.hours, a.edge, start, a.max_delay).build()
     if a.out == "-":
         import sys
         sys.stdout.buffer.write(data)

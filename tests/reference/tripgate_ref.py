@@ -142,8 +142,11 @@ def _bad_constant(name):
     raise ValueError("non-standard JSON constant " + name)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _has_surrogate(s):
-    return any(0xD800 <= ord(c) <= 0xDFFF for c in s)
+    return _SURROGATE.search(s) is not None
 
 
 def _check_strings(v):
@@ -227,7 +230,8 @@ def decode(raw, max_event_bytes):
                          parse_float=Decimal, parse_int=int)
     except (ValueError, RecursionError):
         raise Reject("malformed_json")
-    if _check_strings(obj):
+    # a lone surrogate can only come from a \\u escape (raw UTF-8 cannot encode one)
+    if "\\u" in text and _check_strings(obj):
         raise Reject("malformed_json", "lone surrogate")
     if not isinstance(obj, dict):
         raise Reject("not_an_object")
@@ -747,13 +751,20 @@ def run(events_path, config_path, out_path, stats_path=None):
     first_tick = (t_min // tick + 1) * tick
     last_tick = (final_wm // tick) * tick
 
-    kpi_cache = {}
+    kpi_cache = {}      # per tick
+    EMPTY_DIST = {"count": 0, "mean": None, "p50": None, "p90": None, "p95": None,
+                  "p99": None}
 
     def kpi_at(kpi, scope, key, window, T):
-        """-> (samples, values dict) for the window [T-window, T) (gauge: at T)."""
+        """-> (samples, values dict) for the window [T-window, T) (gauge: at T).
+
+        Values are floats obtained by ONE correctly rounded division of exact totals
+        (int / int true division is correctly rounded in Python; margins are Fractions);
+        gauges and counts are ints."""
         ck = (kpi, scope, key, window, T)
-        if ck in kpi_cache:
-            return kpi_cache[ck]
+        res = kpi_cache.get(ck)
+        if res is not None:
+            return res
         kind = KPIS[kpi][0]
         if kind == "gauge":
             g = gauge.get((kpi, scope, key))
@@ -763,33 +774,33 @@ def run(events_path, config_path, out_path, stats_path=None):
             num, den = s.window(T - window, T) if s else (0, 0)
             if kpi == "order_rate":
                 samples = num
-                val = Fraction(num * 3600 * NS, window) if num else None
+                val = (num * 3600 * NS) / window if num else None
             else:
                 samples = den
-                val = Fraction(num) / den if den else None
+                if not den:
+                    val = None
+                elif isinstance(num, Fraction):
+                    val = float(num / den)
+                else:
+                    val = num / den
             res = (samples, {"value": val})
         else:
             s = dist.get((kpi, scope, key))
             vals = sorted(s.window(T - window, T)) if s else []
             n = len(vals)
             if n == 0:
-                res = (0, {"count": 0, "mean": None, "p50": None, "p90": None,
-                           "p95": None, "p99": None})
+                res = (0, EMPTY_DIST)
             else:
-                d = {"count": n, "mean": Fraction(sum(vals), n * NS)}
+                d = {"count": n, "mean": sum(vals) / (n * NS)}
                 for p in (50, 90, 95, 99):
                     rank = -(-(p * n) // 100)
-                    d["p%d" % p] = Fraction(vals[rank - 1], NS)
+                    d["p%d" % p] = vals[rank - 1] / NS
                 res = (n, d)
         kpi_cache[ck] = res
         return res
 
     def fnum(v):
-        if v is None:
-            return None
-        if isinstance(v, int):
-            return v
-        return float(v)
+        return v
 
     # (kpi, scope, window) combos that get records
     recs = []
@@ -816,8 +827,18 @@ def run(events_path, config_path, out_path, stats_path=None):
             return v > b * (1.0 + x)
         return v < b * (1.0 - x)
 
+    fout = open(out_path, "w")
+    n_written = [0]
+
+    def flush():
+        for rec in out:
+            fout.write(json.dumps(rec, separators=(",", ":")) + "\n")
+        n_written[0] += len(out)
+        out.clear()
+
     T = first_tick
     while T <= last_tick:
+        kpi_cache.clear()
         ts = fmt_ts(T)
         # kpi records
         for (kpi, scope, window), wstr in recs:
@@ -907,11 +928,9 @@ def run(events_path, config_path, out_path, stats_path=None):
                 out.append({"kind": "gate", "tick": ts, "gate": g["name"],
                             "from": gate_state[g["name"]], "to": new})
                 gate_state[g["name"]] = new
+        flush()
         T += tick
-
-    with open(out_path, "w") as f:
-        for rec in out:
-            f.write(json.dumps(rec, separators=(",", ":")) + "\n")
+    fout.close()
     stats["ticks"] = max(0, (last_tick - first_tick) // tick + 1)
     _write_stats(stats_path, stats)
 

@@ -10,11 +10,13 @@ use tripgate_alerter::records::write_tick;
 use tripgate_model::config::Config;
 
 use crate::engine::Engine;
+use crate::report::Report;
 
 /// Input above this size gets a progress bar on stderr.
 const PROGRESS_THRESHOLD_BYTES: u64 = 16 * 1024 * 1024;
 
-pub fn run(events: &Path, config: &Config, out: &Path) -> anyhow::Result<Engine> {
+/// Replays `events`; when `report` is given it sees every closed tick too.
+pub fn run(events: &Path, config: &Config, out: &Path, mut report: Option<&mut Report>) -> anyhow::Result<Engine> {
     let (input, size): (Box<dyn Read>, Option<u64>) = if events == Path::new("-") {
         (Box::new(io::stdin().lock()), None)
     } else {
@@ -50,7 +52,10 @@ pub fn run(events: &Path, config: &Config, out: &Path) -> anyhow::Result<Engine>
     let mut reader = BufReader::with_capacity(1 << 20, progress.wrap_read(input));
     let mut line = Vec::with_capacity(4096);
     let mut write_error: Option<io::Error> = None;
-    let mut sink = |snapshot: &_, outcome: &_, _: &_| {
+    let mut sink = |snapshot: &_, outcome: &_, alerter: &_| {
+        if let Some(report) = report.as_deref_mut() {
+            report.observe(snapshot, outcome, alerter);
+        }
         if write_error.is_none() {
             if let Err(error) = write_tick(&mut output, &specs, snapshot, outcome) {
                 write_error = Some(error);

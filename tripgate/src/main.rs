@@ -10,6 +10,7 @@ mod metrics;
 mod produce;
 mod server;
 mod simulate;
+mod report;
 mod status;
 
 use std::path::PathBuf;
@@ -33,7 +34,7 @@ struct Cli {
 enum Command {
     /// Replay a JSON Lines event log through the rules and write KPIs, transitions and gate changes.
     #[command(
-        after_help = "Example:\n  tripgate backtest --events events.jsonl --config rules.toml --out results.jsonl"
+        after_help = "Examples:\n  tripgate backtest --events events.jsonl --config rules.toml --out results.jsonl\n  tripgate simulate --days 7 | tripgate backtest --events - --out /dev/null --report report.html"
     )]
     Backtest {
         /// Events, one JSON object per line; `-` reads stdin.
@@ -45,6 +46,9 @@ enum Command {
         /// Where to write the JSON Lines results; `-` writes stdout.
         #[arg(long, default_value = "-")]
         out: PathBuf,
+        /// Also write a self-contained HTML report (KPIs against their limits, bands, transitions, gates).
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
     },
     /// Watch a simulated shop grow until fulfillment breaks, and tripgate pull the brakes (no Kafka needed).
     #[command(after_help = "Example:\n  tripgate demo\n  tripgate demo --seconds 60 --slack-url https://hooks.slack.com/services/...")]
@@ -132,10 +136,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             events,
             config,
             out,
+            report: report_path,
         } => {
             let config = Config::load(&config)?;
-            let engine = backtest::run(&events, &config, &out)?;
+            let mut report = report_path.as_ref().map(|_| report::Report::new(&config));
+            let engine = backtest::run(&events, &config, &out, report.as_mut())?;
             eprint!("{}", backtest::summary(&engine));
+            if let (Some(report), Some(path)) = (report, report_path) {
+                report.write(&path)?;
+                eprintln!("report: {}", path.display());
+            }
             Ok(())
         }
         Command::Demo { config, seconds, hours, seed, slack_url, webhook_url, webhook_secret } => {

@@ -1,51 +1,54 @@
-//! Routes notifications to the notifiers they name.
+//! Routes messages to the notifiers they name, through an [`Outbox`].
 //!
-//! One router task reads the alerter's bounded channel and hands each
-//! notification to a bounded queue per notifier, each drained by its own task.
-//! The router never waits on a notifier: a queue that is full (its receiver
-//! is slow or down and retrying) drops the notification for that notifier
-//! only, counted and logged, so one dead receiver can neither delay the
-//! others nor back up into the breakers. Shutdown follows the input: when every
-//! sender is dropped the router closes the queues, each notifier task finishes
-//! what is queued, and the router's task ends after them.
+//! Each notifier has its own task reading its messages from the outbox
+//! (see `delivery.rs`), so a receiver that is down or slow keeps its own
+//! messages waiting and delays no other receiver, the breakers or the
+//! consumer. Nothing is dropped: what is not accepted stays in the outbox
+//! (bounded; a full outbox makes producers wait or fail, never forget).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tripgate_model::config::NotifierConfig;
 use tripgate_model::Notification;
 
-use super::{Notifier, NotifyError};
+use super::delivery::{Phase, Task};
+use super::{Notifier, NotifyError, Outbox, Outgoing};
 
-/// Delivery counters, per notifier, for logs and metrics. The set of
-/// notifiers is fixed at construction, so counting needs no lock.
+/// Delivery counters, per notifier, for logs, metrics and the admin API.
 #[derive(Debug)]
 pub struct DeliveryStats {
     per_notifier: BTreeMap<String, Counters>,
-    /// Notifications naming a notifier that does not exist; config
-    /// validation should make this stay 0.
+    /// Messages naming a notifier that does not exist; config validation
+    /// should make this stay 0.
     unknown_notifier: AtomicU64,
+    /// Endpoints that answered 410, disabled until the config is reloaded.
+    disabled: Mutex<BTreeSet<String>>,
 }
 
 #[derive(Debug, Default)]
 struct Counters {
     delivered: AtomicU64,
     failed: AtomicU64,
-    dropped: AtomicU64,
+    retries: AtomicU64,
 }
 
 /// A reading of one notifier's counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DeliveryCounts {
-    /// Accepted by the receiver (2xx), retries included.
+    /// Messages accepted by the receiver (2xx); a Slack digest counts each.
     pub delivered: u64,
-    /// Given up on: a permanent error or retries exhausted.
+    /// Messages parked: refused for good (a 4xx that no retry fixes).
     pub failed: u64,
-    /// Never attempted because the notifier's queue was full.
+    /// Always 0 since deliveries go through the outbox; kept so dashboards
+    /// built on it keep working.
     pub dropped: u64,
+    /// Attempts that failed and were tried again.
+    pub retries: u64,
 }
 
 impl DeliveryStats {
@@ -56,6 +59,7 @@ impl DeliveryStats {
                 .map(|name| (name.to_string(), Counters::default()))
                 .collect(),
             unknown_notifier: AtomicU64::new(0),
+            disabled: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -65,7 +69,8 @@ impl DeliveryStats {
             .map(|counters| DeliveryCounts {
                 delivered: counters.delivered.load(Ordering::Relaxed),
                 failed: counters.failed.load(Ordering::Relaxed),
-                dropped: counters.dropped.load(Ordering::Relaxed),
+                dropped: 0,
+                retries: counters.retries.load(Ordering::Relaxed),
             })
     }
 
@@ -81,26 +86,71 @@ impl DeliveryStats {
         self.unknown_notifier.load(Ordering::Relaxed)
     }
 
-    fn add(&self, notifier: &str, counter: fn(&Counters) -> &AtomicU64) {
+    /// Notifiers disabled by a 410.
+    pub fn disabled(&self) -> Vec<String> {
+        self.disabled.lock().expect("stats lock").iter().cloned().collect()
+    }
+
+    fn add(&self, notifier: &str, counter: fn(&Counters) -> &AtomicU64, count: u64) {
         if let Some(counters) = self.per_notifier.get(notifier) {
-            counter(counters).fetch_add(1, Ordering::Relaxed);
+            counter(counters).fetch_add(count, Ordering::Relaxed);
         }
+    }
+
+    pub(crate) fn add_delivered(&self, notifier: &str, count: u64) {
+        self.add(notifier, |c| &c.delivered, count);
+    }
+
+    pub(crate) fn add_failed(&self, notifier: &str, count: u64) {
+        self.add(notifier, |c| &c.failed, count);
+    }
+
+    pub(crate) fn add_retry(&self, notifier: &str) {
+        self.add(notifier, |c| &c.retries, 1);
+    }
+
+    pub(crate) fn disable(&self, notifier: &str) {
+        self.disabled.lock().expect("stats lock").insert(notifier.to_string());
     }
 }
 
-/// The notifiers of a config, ready to be spawned.
+/// The notifiers of a config, ready to be started.
 #[derive(Debug)]
 pub struct Dispatcher {
     notifiers: Vec<Notifier>,
-    queue_capacity: usize,
+    outbox_capacity: usize,
     stats: Arc<DeliveryStats>,
+    min_slack_interval: Duration,
+}
+
+/// A running dispatcher: stop it, or let it drain, then join it.
+pub struct DispatchHandle {
+    phase: watch::Sender<Phase>,
+    task: JoinHandle<()>,
+}
+
+impl DispatchHandle {
+    /// Delivers what is pending, for at most `deadline`, then stops; what
+    /// is still pending stays in the outbox for the next run.
+    pub async fn drain(self, deadline: Duration) {
+        let _ = self.phase.send(Phase::Draining);
+        let mut task = self.task;
+        if tokio::time::timeout(deadline, &mut task).await.is_err() {
+            let _ = self.phase.send(Phase::Stopped);
+            let _ = task.await;
+        }
+    }
+
+    /// Stops at once (an attempt in flight finishes); nothing is lost.
+    pub async fn stop(self) {
+        let _ = self.phase.send(Phase::Stopped);
+        let _ = self.task.await;
+    }
 }
 
 impl Dispatcher {
-    /// Per-notifier queue length. Transitions are rare (a few per tick at
-    /// worst), so 256 covers a receiver that is down for many minutes while
-    /// its retries run, without holding unbounded memory.
-    pub const DEFAULT_QUEUE_CAPACITY: usize = 256;
+    /// Slack allows one message per second per incoming webhook.
+    pub const SLACK_MIN_INTERVAL: Duration = Duration::from_secs(1);
 
     /// Builds every `[notifier.NAME]`; the first invalid one is the error.
     pub fn from_config(
@@ -128,111 +178,102 @@ impl Dispatcher {
         }
         Ok(Dispatcher {
             notifiers,
-            queue_capacity: Dispatcher::DEFAULT_QUEUE_CAPACITY,
+            outbox_capacity: super::outbox::DEFAULT_CAPACITY,
             stats: Arc::new(stats),
+            min_slack_interval: Dispatcher::SLACK_MIN_INTERVAL,
         })
     }
 
-    /// Sets the per-notifier queue length (at least 1).
+    /// Bounds the outbox `spawn` creates (at least 1); a full outbox makes
+    /// `spawn`'s router wait, so the input channel pushes back.
     pub fn with_queue_capacity(mut self, capacity: usize) -> Dispatcher {
-        self.queue_capacity = capacity.max(1);
+        self.outbox_capacity = capacity.max(1);
         self
     }
 
-    /// The counters, shared with the running tasks; take it before `spawn`.
+    /// The counters, shared with the running tasks; take it before starting.
     pub fn stats(&self) -> Arc<DeliveryStats> {
         Arc::clone(&self.stats)
     }
 
-    /// Starts the router and one task per notifier, reading `input` until
-    /// every sender is dropped. The returned task ends once every queue is
-    /// drained. Aborting it aborts the notifier tasks too (they live in its
-    /// `JoinSet`), which is how a caller bounds the drain at shutdown.
-    pub fn spawn(self, input: mpsc::Receiver<Notification>) -> JoinHandle<()> {
-        tokio::spawn(self.run(input))
+    /// The names of the notifiers, to check routing before enqueueing.
+    pub fn names(&self) -> Vec<String> {
+        self.notifiers.iter().map(|n| n.name().to_string()).collect()
     }
 
-    async fn run(self, mut input: mpsc::Receiver<Notification>) {
+    /// Starts one delivery task per notifier over `outbox`.
+    pub fn start(self, outbox: Arc<Outbox>) -> DispatchHandle {
+        let (phase, watching) = watch::channel(Phase::Running);
         let mut tasks = JoinSet::new();
-        let mut queues = BTreeMap::new();
         for notifier in self.notifiers {
-            let (queue, queued) = mpsc::channel(self.queue_capacity);
-            queues.insert(notifier.name().to_string(), queue);
-            tasks.spawn(deliver_queued(notifier, queued, Arc::clone(&self.stats)));
+            let task = Task {
+                notifier,
+                outbox: Arc::clone(&outbox),
+                stats: Arc::clone(&self.stats),
+                phase: watching.clone(),
+                min_interval: self.min_slack_interval,
+            };
+            tasks.spawn(task.run());
         }
-        while let Some(notification) = input.recv().await {
-            // Shared, not cloned per notifier: the queues only read it.
-            let notification = Arc::new(notification);
-            for (index, name) in notification.notify.iter().enumerate() {
-                if notification.notify[..index].contains(name) {
-                    continue;
+        let task = tokio::spawn(async move {
+            while let Some(finished) = tasks.join_next().await {
+                if let Err(error) = finished {
+                    tracing::error!(error = %error, "delivery task ended abnormally");
                 }
-                route(&queues, &self.stats, name, &notification);
             }
-        }
-        drop(queues);
-        while let Some(finished) = tasks.join_next().await {
-            if let Err(error) = finished {
-                tracing::error!(error = %error, "notifier task ended abnormally");
+        });
+        DispatchHandle { phase, task }
+    }
+
+    /// Reads `input` into an in-memory outbox until every sender is dropped,
+    /// then delivers what is pending and ends (aborting the returned task
+    /// stops delivery). For callers that need no durability.
+    pub fn spawn(self, mut input: mpsc::Receiver<Notification>) -> JoinHandle<()> {
+        let outbox = Arc::new(Outbox::in_memory().with_capacity(self.outbox_capacity));
+        let names: BTreeSet<String> = self.names().into_iter().collect();
+        let stats = self.stats();
+        let handle = self.start(Arc::clone(&outbox));
+        tokio::spawn(async move {
+            let mut changes = outbox.subscribe();
+            while let Some(notification) = input.recv().await {
+                let mut message = Outgoing::Transition(notification);
+                let targets = known_targets(&message, &names, &stats);
+                message.set_notify(targets);
+                loop {
+                    changes.borrow_and_update();
+                    match outbox.enqueue(message.clone()) {
+                        Err(NotifyError::OutboxFull(_)) => {
+                            let _ = changes.changed().await;
+                        }
+                        Err(error) => {
+                            tracing::error!(id = %message.id(), %error, "cannot queue a notification");
+                            break;
+                        }
+                        Ok(()) => break,
+                    }
+                }
             }
-        }
-        tracing::debug!("notification dispatcher stopped");
+            handle.drain(Duration::MAX).await;
+            tracing::debug!("notification dispatcher stopped");
+        })
     }
 }
 
-fn route(
-    queues: &BTreeMap<String, mpsc::Sender<Arc<Notification>>>,
+/// The notifiers a message names that exist, each once; unknown ones are
+/// counted and logged.
+pub fn known_targets(
+    message: &Outgoing,
+    names: &BTreeSet<String>,
     stats: &DeliveryStats,
-    name: &str,
-    notification: &Arc<Notification>,
-) {
-    let Some(queue) = queues.get(name) else {
-        stats.unknown_notifier.fetch_add(1, Ordering::Relaxed);
-        tracing::error!(notifier = %name, id = %notification.id, "notification names an unknown notifier");
-        return;
-    };
-    match queue.try_send(Arc::clone(notification)) {
-        Ok(()) => {}
-        Err(TrySendError::Full(_)) => {
-            stats.add(name, |counters| &counters.dropped);
-            tracing::error!(notifier = %name, id = %notification.id, "notifier queue full, notification dropped");
-        }
-        Err(TrySendError::Closed(_)) => {
-            stats.add(name, |counters| &counters.dropped);
-            tracing::error!(notifier = %name, id = %notification.id, "notifier task gone, notification dropped");
+) -> Vec<String> {
+    let mut targets = Vec::new();
+    for name in message.notify() {
+        if !names.contains(name) {
+            stats.unknown_notifier.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(notifier = %name, id = %message.id(), "message names an unknown notifier");
+        } else if !targets.contains(name) {
+            targets.push(name.clone());
         }
     }
-}
-
-/// One notifier's task: sends in queue order, so a receiver sees a
-/// breaker's transitions in the order they happened.
-async fn deliver_queued(
-    notifier: Notifier,
-    mut queued: mpsc::Receiver<Arc<Notification>>,
-    stats: Arc<DeliveryStats>,
-) {
-    while let Some(notification) = queued.recv().await {
-        match notifier.send(&notification).await {
-            Ok(()) => {
-                stats.add(notifier.name(), |counters| &counters.delivered);
-                tracing::info!(
-                    notifier = %notifier.name(),
-                    kind = notifier.kind(),
-                    id = %notification.id,
-                    "notification delivered"
-                );
-            }
-            Err(error) => {
-                stats.add(notifier.name(), |counters| &counters.failed);
-                tracing::error!(
-                    notifier = %notifier.name(),
-                    kind = notifier.kind(),
-                    id = %notification.id,
-                    retryable = error.is_retryable(),
-                    error = %error,
-                    "notification delivery failed"
-                );
-            }
-        }
-    }
+    targets
 }

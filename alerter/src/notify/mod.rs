@@ -2,25 +2,37 @@
 //! (contract section 8, "Webhook" and "Slack").
 //!
 //! The pieces, from the inside out: [`WebhookSigner`] and [`slack::message`]
-//! are pure and build what goes on the wire; a [`Notifier`] sends one
-//! notification to one receiver with retries; the [`Dispatcher`] routes each
-//! notification to the notifiers it names, one queue and task per notifier so
-//! a slow receiver never holds up another.
+//! are pure and build what goes on the wire; a [`Notifier`] sends to one
+//! receiver; the [`Outbox`] holds every [`Outgoing`] message until each
+//! receiver it names accepted it (in memory, or journaled to a file); the
+//! [`Dispatcher`] runs one delivery task per notifier over the outbox, so a
+//! slow or dead receiver never holds up another, and delivers until accepted.
 
+pub mod clock;
+mod delivery;
 mod dispatch;
+mod journal;
 mod notifier;
+mod outbox;
+mod outgoing;
 mod retry;
 pub mod slack;
+mod slack_digest;
 mod webhook;
 
 use std::time::Duration;
 
-pub use dispatch::{DeliveryCounts, DeliveryStats, Dispatcher};
+pub use clock::{SystemClock, TokioClock, WallClock};
+pub use dispatch::{known_targets, DeliveryCounts, DeliveryStats, DispatchHandle, Dispatcher};
 pub use notifier::Notifier;
+pub use outbox::{Outbox, ParkedDelivery, PendingDelivery};
+pub use outgoing::Outgoing;
 pub use retry::RetryPolicy;
+pub use slack_digest::DIGEST_MAX;
 pub use webhook::WebhookSigner;
 
-/// Everything that can go wrong building or using a notifier.
+/// The alerter crate's one error type: everything that can go wrong
+/// building or using a notifier, the outbox or the action controller.
 ///
 /// Delivery errors say whether trying again may help ([`NotifyError::is_retryable`]);
 /// none of them ever carries the receiver's URL, which embeds credentials.
@@ -68,7 +80,20 @@ pub enum NotifyError {
         attempts: u32,
         last: Box<NotifyError>,
     },
+    /// The outbox holds its maximum of pending messages.
+    #[error("the outbox is full ({0} pending messages)")]
+    OutboxFull(usize),
+    #[error("outbox journal {path}: {problem}")]
+    Journal { path: String, problem: String },
+    /// An operator named a rule or gate the config does not have.
+    #[error("no {kind} named {name:?}")]
+    UnknownSource { kind: &'static str, name: String },
+    #[error("action level must be in (0, 1], got {0}")]
+    InvalidLevel(f64),
 }
+
+/// The alerter's error by the name the rest of the crate knows it.
+pub type AlerterError = NotifyError;
 
 impl NotifyError {
     /// Whether the same request may succeed later: 5xx, 429, 408, timeouts and
@@ -88,7 +113,10 @@ impl NotifyError {
             | NotifyError::InvalidId(_)
             | NotifyError::Client { .. }
             | NotifyError::DuplicateNotifier(_)
-            | NotifyError::Encode(_) => false,
+            | NotifyError::Encode(_)
+            | NotifyError::UnknownSource { .. }
+            | NotifyError::InvalidLevel(_) => false,
+            NotifyError::OutboxFull(_) | NotifyError::Journal { .. } => true,
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::error::Error as _;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
@@ -10,8 +11,9 @@ use reqwest::{redirect, Client, Response, StatusCode, Url};
 use tripgate_model::config::NotifierConfig;
 use tripgate_model::Notification;
 
+use super::clock::{SystemClock, WallClock};
 use super::retry::parse_retry_after;
-use super::{slack, NotifyError, RetryPolicy, WebhookSigner};
+use super::{slack, slack_digest, NotifyError, Outgoing, RetryPolicy, WebhookSigner};
 
 /// How much of an error response is kept: enough for Slack's
 /// `invalid_payload` or a receiver's one-line reason, not a whole HTML page.
@@ -28,6 +30,8 @@ pub struct Notifier {
     client: Client,
     timeout: Duration,
     retry: RetryPolicy,
+    /// Reads `Retry-After` dates; tests inject one that follows paused time.
+    clock: Arc<dyn WallClock>,
 }
 
 enum Format {
@@ -89,7 +93,36 @@ impl Notifier {
             client,
             timeout,
             retry: RetryPolicy::with_retries(retries),
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// Replaces the wall clock used for `Retry-After` dates.
+    pub fn with_clock(mut self, clock: Arc<dyn WallClock>) -> Notifier {
+        self.clock = clock;
+        self
+    }
+
+    pub fn is_slack(&self) -> bool {
+        matches!(self.format, Format::Slack)
+    }
+
+    /// The bytes to POST for a batch: a webhook gets one message as it is;
+    /// Slack gets one message, or a digest of a burst (it allows one post
+    /// per second per webhook, and a burst must not be dropped).
+    pub fn batch_body(&self, batch: &[Arc<Outgoing>]) -> Result<Vec<u8>, NotifyError> {
+        match (&self.format, batch) {
+            (Format::Webhook(_), [one]) => Ok(one.webhook_body()?),
+            (Format::Slack, [one]) => Ok(serde_json::to_vec(&slack_digest::single(one))?),
+            (Format::Slack, many) => Ok(serde_json::to_vec(&slack_digest::digest(many))?),
+            (Format::Webhook(_), _) => unreachable!("webhooks are sent one message at a time"),
+        }
+    }
+
+    /// One POST of `body` under `id` (the `webhook-id`), no retry: the
+    /// dispatcher owns the retry loop when delivering until accepted.
+    pub async fn post(&self, id: &str, body: &[u8]) -> Result<(), NotifyError> {
+        self.attempt(id, body).await
     }
 
     /// Replaces the pacing (and number) of retries; tests use milliseconds.
@@ -195,7 +228,7 @@ impl Notifier {
                 .headers()
                 .get(RETRY_AFTER)
                 .and_then(|value| value.to_str().ok())
-                .and_then(parse_retry_after),
+                .and_then(|value| parse_retry_after(value, self.clock.now())),
             _ => None,
         };
         let detail = if status.is_redirection() {

@@ -1,6 +1,6 @@
 //! How long to wait between delivery attempts.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// Retries with capped exponential backoff and jitter.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -12,8 +12,9 @@ pub struct RetryPolicy {
     /// Ceiling of the doubling, so a long outage is retried at a steady pace
     /// instead of hours apart.
     pub max_delay: Duration,
-    /// The longest `Retry-After` honoured: a receiver must not be able to park
-    /// a notifier's queue for an hour by asking for it.
+    /// The longest `Retry-After` honoured. Each receiver has its own queue,
+    /// so a long wait only delays that receiver; the cap guards against a
+    /// date years ahead, not against honest throttling.
     pub max_retry_after: Duration,
 }
 
@@ -24,8 +25,14 @@ impl RetryPolicy {
             retries,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
-            max_retry_after: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(3600),
         }
+    }
+
+    /// The lowest and highest wait `delay` can choose for retry number
+    /// `retry` without a `Retry-After`: tests check retry spacing with it.
+    pub fn bounds(&self, retry: u32) -> (Duration, Duration) {
+        (self.delay(retry, None, 0.0), self.delay(retry, None, 1.0))
     }
 
     /// The wait before retry number `retry` (1 for the first retry).
@@ -56,11 +63,15 @@ impl Default for RetryPolicy {
     }
 }
 
-/// Reads a `Retry-After` header given in seconds. The HTTP-date form is
-/// ignored (the backoff applies instead): Slack and the webhook receivers we
-/// know send seconds, and a date would trust the receiver's clock.
-pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+/// Reads a `Retry-After` header: delay-seconds, or an HTTP date turned into
+/// a wait from `now` (a date already past means "now").
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -110,9 +121,19 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_accepts_seconds_only() {
-        assert_eq!(parse_retry_after(" 7 "), Some(Duration::from_secs(7)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
-        assert_eq!(parse_retry_after("-1"), None);
+    fn retry_after_accepts_seconds_and_http_dates() {
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
+        assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date in the past means now"
+        );
+        assert_eq!(parse_retry_after("-1", now), None);
+        assert_eq!(parse_retry_after("soon", now), None);
     }
 }

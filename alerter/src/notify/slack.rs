@@ -94,6 +94,11 @@ fn headline(notification: &Notification) -> Headline {
     }
 }
 
+/// The headline and band change on one line, for digests.
+pub(crate) fn one_line(notification: &Notification) -> String {
+    format!("{}: *{}*", headline(notification).rich, change(notification))
+}
+
 fn change(notification: &Notification) -> String {
     format!(
         "{} → {}",
@@ -154,7 +159,7 @@ fn field(label: &str, value: String) -> Value {
 
 /// Up to four decimals without trailing zeros: KPI values are rates and
 /// seconds, where more digits are noise in a chat message.
-fn number(value: f64) -> String {
+pub(crate) fn number(value: f64) -> String {
     if !value.is_finite() {
         return "n/a".to_string();
     }
@@ -172,7 +177,7 @@ fn number(value: f64) -> String {
 
 /// Slack reads `<...>` as links and mentions (`<!channel>`); keys come from
 /// events, so they are escaped as Slack asks.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -330,6 +330,22 @@ pub fn metric(body: &str, series: &str) -> Option<f64> {
         .and_then(|value| value.parse().ok())
 }
 
+/// Polls /metrics until `series` reads `value` (30 s at most); returns the
+/// last page, asserting the value.
+pub fn wait_for_metric(port: u16, series: &str, value: f64) -> String {
+    let started = Instant::now();
+    loop {
+        let (_, metrics) = http_get(port, "/metrics").expect("/metrics answers");
+        if metric(&metrics, series) == Some(value) {
+            return metrics;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            panic!("{series} is not {value} after 30s:\n{metrics}");
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 /// A webhook receiver on 127.0.0.1 that answers 200 and records every
 /// request's `webhook-id` and body.
 pub struct Receiver {
