@@ -6,6 +6,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet, VecDeque};
 use std::sync::Arc;
 
+use foldhash::fast::RandomState;
 use tripgate_model::config::Pipeline;
 use tripgate_model::snapshot::{TickSnapshot, WindowSpec};
 use tripgate_model::{Event, Nanos};
@@ -66,7 +67,7 @@ impl Ord for Pending {
 /// Event ids remembered for at least `dedup_horizon` of event time.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SeenIds {
-    ids: HashSet<Arc<str>>,
+    ids: HashSet<Arc<str>, RandomState>,
     /// Arrival order; pruned from the front once old enough.
     order: VecDeque<(Nanos, Arc<str>)>,
 }
@@ -111,7 +112,7 @@ impl Aggregator {
             allowed_lateness: pipeline.allowed_lateness.nanos(),
             dedup_horizon: pipeline.dedup_horizon.nanos(),
             seen: SeenIds {
-                ids: HashSet::new(),
+                ids: HashSet::default(),
                 order: VecDeque::new(),
             },
             pending: BinaryHeap::new(),
@@ -151,12 +152,12 @@ impl Aggregator {
 
     /// Offers one validated event. Never closes ticks; call `advance` after.
     pub fn offer(&mut self, event: Event) -> Admission {
-        if self.seen.ids.contains(event.event_id.as_str()) {
+        // One probe of the set both checks and remembers the id.
+        let id: Arc<str> = Arc::from(event.event_id.as_str());
+        if !self.seen.ids.insert(id.clone()) {
             self.state.counters.duplicate_ids += 1;
             return Admission::DuplicateId;
         }
-        let id: Arc<str> = Arc::from(event.event_id.as_str());
-        self.seen.ids.insert(id.clone());
         self.seen.order.push_back((event.occurred_at, id));
         if self
             .watermark()

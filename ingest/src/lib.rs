@@ -2,13 +2,15 @@
 //! [`Rejection`] naming the first rule it breaks (contract sections 1, 2 and
 //! 9, "Rejection order").
 //!
-//! Decoding is one pass of serde_json into a value tree that keeps only the
-//! fields a check reads (`json`), then the checks in the contract's order
-//! (`schema`, `check`). `future_timestamp` is not decided here: it needs
+//! Decoding is one pass into a value tree that keeps only the fields a check
+//! reads, then the checks in the contract's order (`schema`, `check`). The
+//! pass is a hand-rolled parser for the usual event (`fast`), with
+//! serde_json (`json`) for everything it is not sure about. `future_timestamp` is not decided here: it needs
 //! the wall clock, which the live-mode caller owns.
 #![forbid(unsafe_code)]
 
 mod check;
+mod fast;
 pub mod kafka;
 mod json;
 mod schema;
@@ -33,6 +35,11 @@ pub fn decode(bytes: &[u8], max_event_bytes: usize) -> Result<Event, Rejection> 
     // and lets serde_json read a &str without validating strings again.
     let text = std::str::from_utf8(bytes)
         .map_err(|error| Rejection::new(RejectReason::InvalidUtf8, error.to_string()))?;
+    if let Some(fields) = fast::parse(text) {
+        #[cfg(debug_assertions)]
+        fast::assert_agrees(text, &fields);
+        return schema::event_from_object(&fields);
+    }
     let parsed = json::parse(text).map_err(|error| malformed(text, &error))?;
     let Value::Object(fields) = &parsed.value else {
         let detail = format!(

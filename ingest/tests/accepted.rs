@@ -86,7 +86,7 @@ fn every_event_type_decodes() {
                 "2025-01-01T10:04:30Z",
                 EventBody::OrderChargeback {
                     order_id: "O1".into(),
-                    amount: Money(1_000_000_000 * Money::NANOS_PER_UNIT),
+                    amount: Money::from_units(1_000_000_000),
                 },
             ),
         ),
@@ -239,7 +239,7 @@ fn boundary_values_are_accepted() {
         decoded(&top).body,
         EventBody::OrderRefunded {
             order_id: "O".into(),
-            amount: Money(1_000_000_000 * Money::NANOS_PER_UNIT)
+            amount: Money::from_units(1_000_000_000)
         }
     );
 }

@@ -44,7 +44,7 @@ fn timestamp() -> impl Strategy<Value = (Nanos, String)> {
 fn money() -> impl Strategy<Value = (Money, Json)> {
     prop_oneof![
         (0u64..=1_000_000_000)
-            .prop_map(|units| (Money(units as i64 * Money::NANOS_PER_UNIT), json!(units))),
+            .prop_map(|units| (Money::from_units(units), json!(units))),
         (0.0f64..=1e9).prop_map(|amount| (Money::from_f64(amount), json!(amount))),
     ]
 }

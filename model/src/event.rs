@@ -6,20 +6,25 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::Nanos;
 
-/// Money in nano-units (10⁻⁹), so sums are exact integers whatever the
+/// Money in pico-units (10⁻¹²), so sums are exact integers whatever the
 /// arrival order (contract section 9 allows decimal or double; decimal makes
-/// two runs of tripgate agree to the last bit).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-pub struct Money(pub i64);
+/// two runs of tripgate agree to the last bit). Twelve decimals keep amounts
+/// far below a cent exact, and the largest order (1000 lines of 10⁶ units at
+/// 10⁹) still fits an i128 a billion times over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+pub struct Money(pub i128);
 
 impl Money {
-    pub const NANOS_PER_UNIT: i64 = 1_000_000_000;
+    pub const SUBUNITS_PER_UNIT: i128 = 1_000_000_000_000;
 
-    /// Converts a validated amount (finite, 0 to 1e9) to nano-units.
+    /// Converts a validated amount (finite, 0 to 1e9) to pico-units.
     pub fn from_f64(amount: f64) -> Money {
-        Money((amount * Money::NANOS_PER_UNIT as f64).round() as i64)
+        Money((amount * Money::SUBUNITS_PER_UNIT as f64).round() as i128)
+    }
+
+    /// Converts a whole number of units exactly.
+    pub fn from_units(units: u64) -> Money {
+        Money(i128::from(units) * Money::SUBUNITS_PER_UNIT)
     }
 }
 

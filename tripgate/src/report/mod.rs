@@ -94,9 +94,20 @@ impl Report {
         let gates = config
             .gates
             .iter()
-            .map(|gate| GateTrack { name: gate.name.clone(), changes: Vec::new(), closed_ticks: 0, ticks: 0 })
+            .map(|gate| GateTrack {
+                name: gate.name.clone(),
+                changes: Vec::new(),
+                closed_ticks: 0,
+                ticks: 0,
+            })
             .collect();
-        Report { tick_nanos: config.pipeline.tick.nanos(), first_tick: None, last_tick: None, rules, gates }
+        Report {
+            tick_nanos: config.pipeline.tick.nanos(),
+            first_tick: None,
+            last_tick: None,
+            rules,
+            gates,
+        }
     }
 
     /// Called with every closed tick, after the alerter evaluated it.
@@ -108,7 +119,13 @@ impl Report {
             let baselines: HashMap<&str, f64> = rule
                 .baseline
                 .filter(|_| rule.needs_baseline)
-                .map(|at| snapshot.series[at].values.iter().map(|(k, m)| (&**k, m.stat(rule.config.stat))).collect())
+                .map(|at| {
+                    snapshot.series[at]
+                        .values
+                        .iter()
+                        .map(|(k, m)| (&**k, m.stat(rule.config.stat)))
+                        .collect()
+                })
                 .unwrap_or_default();
             for slot in slots {
                 let at = match track.index.get(&slot.key) {
@@ -131,7 +148,9 @@ impl Report {
                         continue;
                     }
                 };
-                let Some(key) = track.keys.get_mut(at) else { continue };
+                let Some(key) = track.keys.get_mut(at) else {
+                    continue;
+                };
                 key.ticks_in[slot.breaker.state as usize] += 1;
                 if let Some(value) = slot.last_value.filter(|v| v.is_finite()) {
                     key.values.push(tick, value);
@@ -142,13 +161,24 @@ impl Report {
             }
         }
         for transition in &outcome.transitions {
-            let Some(track) = self.rules.iter_mut().find(|t| t.name == transition.rule) else { continue };
+            let Some(track) = self.rules.iter_mut().find(|t| t.name == transition.rule) else {
+                continue;
+            };
             track.transitions_total += 1;
-            if let Some(key) = track.index.get(&transition.key).and_then(|&at| track.keys.get_mut(at)) {
+            if let Some(key) = track
+                .index
+                .get(&transition.key)
+                .and_then(|&at| track.keys.get_mut(at))
+            {
                 key.transitions += 1;
             }
             if track.transitions.len() < TRANSITIONS_KEPT {
-                track.transitions.push((tick, transition.key.clone(), transition.from, transition.to));
+                track.transitions.push((
+                    tick,
+                    transition.key.clone(),
+                    transition.from,
+                    transition.to,
+                ));
             }
         }
         for (gate, track) in alerter.gates().zip(&mut self.gates) {
@@ -175,7 +205,8 @@ impl Report {
     }
 
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
-        std::fs::write(path, render::page(self)).with_context(|| format!("cannot write the report {}", path.display()))
+        std::fs::write(path, render::page(self))
+            .with_context(|| format!("cannot write the report {}", path.display()))
     }
 }
 

@@ -20,7 +20,12 @@ const KEYS_LISTED_MIN: usize = 5;
 pub fn page(report: &Report) -> String {
     let mut html = String::with_capacity(256 * 1024);
     let period = match (report.first_tick, report.last_tick) {
-        (Some(first), Some(last)) => format!("{} to {} UTC · {:.1} days", tick_label(first), tick_label(last), report.days()),
+        (Some(first), Some(last)) => format!(
+            "{} to {} UTC · {:.1} days",
+            tick_label(first),
+            tick_label(last),
+            report.days()
+        ),
         _ => "no tick closed: the input had no events".to_string(),
     };
     let _ = write!(
@@ -58,7 +63,13 @@ fn percent(part: u64, whole: u64) -> String {
 fn summary(html: &mut String, report: &Report) {
     html.push_str(r#"<h2>Summary</h2><div class="card"><table><tr><th>rule</th><th>scope</th><th>keys</th><th>transitions</th><th>flaps per day</th><th>key-time yellow</th><th>key-time red</th></tr>"#);
     for rule in &report.rules {
-        let ticks: [u64; 3] = rule.keys.iter().fold([0; 3], |acc, k| [acc[0] + k.ticks_in[0], acc[1] + k.ticks_in[1], acc[2] + k.ticks_in[2]]);
+        let ticks: [u64; 3] = rule.keys.iter().fold([0; 3], |acc, k| {
+            [
+                acc[0] + k.ticks_in[0],
+                acc[1] + k.ticks_in[1],
+                acc[2] + k.ticks_in[2],
+            ]
+        });
         let total: u64 = ticks.iter().sum();
         let _ = write!(
             html,
@@ -82,9 +93,16 @@ fn gates(html: &mut String, report: &Report, frame: &Frame) {
         return;
     }
     let end = frame.t1;
-    let rows: Vec<(String, Vec<(Nanos, Nanos, &str, String)>)> =
-        report.gates.iter().map(|gate| (gate.name.clone(), gate_segments(gate, frame.t0, end))).collect();
-    let _ = write!(html, r#"<div class="card">{}<table><tr><th>gate</th><th>closings</th><th>time closed</th></tr>"#, svg::strips(frame, &rows));
+    let rows: Vec<(String, Vec<(Nanos, Nanos, &str, String)>)> = report
+        .gates
+        .iter()
+        .map(|gate| (gate.name.clone(), gate_segments(gate, frame.t0, end)))
+        .collect();
+    let _ = write!(
+        html,
+        r#"<div class="card">{}<table><tr><th>gate</th><th>closings</th><th>time closed</th></tr>"#,
+        svg::strips(frame, &rows)
+    );
     for gate in &report.gates {
         let closings = gate.changes.iter().filter(|(_, opened)| !opened).count();
         let _ = write!(
@@ -95,17 +113,38 @@ fn gates(html: &mut String, report: &Report, frame: &Frame) {
             duration(gate.closed_ticks as f64 * report.tick_nanos as f64 / 1e9)
         );
     }
-    html.push_str(r#"</table><p class="meta">Green: open; red: closed (its actions engaged).</p></div>"#);
+    html.push_str(
+        r#"</table><p class="meta">Green: open; red: closed (its actions engaged).</p></div>"#,
+    );
 }
 
-fn gate_segments(gate: &GateTrack, start: Nanos, end: Nanos) -> Vec<(Nanos, Nanos, &'static str, String)> {
+fn gate_segments(
+    gate: &GateTrack,
+    start: Nanos,
+    end: Nanos,
+) -> Vec<(Nanos, Nanos, &'static str, String)> {
     let mut segments = Vec::new();
     let (mut from, mut open) = (start, true);
-    for (tick, opened) in gate.changes.iter().copied().chain(std::iter::once((end, true))) {
+    for (tick, opened) in gate
+        .changes
+        .iter()
+        .copied()
+        .chain(std::iter::once((end, true)))
+    {
         if tick > from {
             let word = if open { "open" } else { "closed" };
             let color = if open { svg::GREEN } else { svg::RED };
-            segments.push((from, tick, color, format!("{} {word} from {} to {}", gate.name, tick_label(from), tick_label(tick))));
+            segments.push((
+                from,
+                tick,
+                color,
+                format!(
+                    "{} {word} from {} to {}",
+                    gate.name,
+                    tick_label(from),
+                    tick_label(tick)
+                ),
+            ));
         }
         from = tick;
         open = opened;
@@ -125,8 +164,15 @@ fn rule_card(html: &mut String, report: &Report, rule: &RuleTrack, t0: Nanos, t1
         .into_iter()
         .filter_map(|(name, t)| t.map(|t| format!("{name} {}", threshold(rule.kpi, rule.stat, t))))
         .collect();
-    let stat = if rule.stat == tripgate_model::Stat::Value { String::new() } else { format!(" {}", rule.stat.as_str()) };
-    let window = rule.window.as_deref().map_or(String::new(), |w| format!(" over {w}"));
+    let stat = if rule.stat == tripgate_model::Stat::Value {
+        String::new()
+    } else {
+        format!(" {}", rule.stat.as_str())
+    };
+    let window = rule
+        .window
+        .as_deref()
+        .map_or(String::new(), |w| format!(" over {w}"));
     let _ = write!(
         html,
         r#"<div class="card rule" id="rule-{0}" style="margin-bottom:14px"><h3>{0}</h3><div class="meta">{1}{stat}{window} per {2} · {3}</div>"#,
@@ -136,14 +182,22 @@ fn rule_card(html: &mut String, report: &Report, rule: &RuleTrack, t0: Nanos, t1
         escape(&limits.join(", "))
     );
     let keys = ranked(rule);
-    let charted: Vec<&KeyTrack> = keys.iter().copied().filter(|k| !k.values.is_empty()).take(KEYS_CHARTED).collect();
+    let charted: Vec<&KeyTrack> = keys
+        .iter()
+        .copied()
+        .filter(|k| !k.values.is_empty())
+        .take(KEYS_CHARTED)
+        .collect();
     if charted.is_empty() {
         html.push_str(r#"<p class="empty">No key ever had enough samples to evaluate.</p></div>"#);
         return;
     }
     let (mut low, mut high) = (f64::INFINITY, f64::NEG_INFINITY);
     for key in &charted {
-        for (l, h) in [key.values.range(), key.baselines.range()].into_iter().flatten() {
+        for (l, h) in [key.values.range(), key.baselines.range()]
+            .into_iter()
+            .flatten()
+        {
             (low, high) = (low.min(l), high.max(h));
         }
     }
@@ -162,14 +216,25 @@ fn rule_card(html: &mut String, report: &Report, rule: &RuleTrack, t0: Nanos, t1
         .transitions
         .iter()
         .filter(|(_, key, _, _)| charted_names.contains(&&**key))
-        .map(|(tick, key, from, to)| (*tick, format!("{} {key}: {from} → {to}", tick_label(*tick)), *to))
+        .map(|(tick, key, from, to)| {
+            (
+                *tick,
+                format!("{} {key}: {from} → {to}", tick_label(*tick)),
+                *to,
+            )
+        })
         .collect();
     let chart = KpiChart {
         frame: Frame::new(t0, t1, low, high),
         lines: charted
             .iter()
             .zip(PALETTE)
-            .map(|(key, color)| KeyLine { label: &key.key, color, values: key.values.buckets(), baselines: key.baselines.buckets() })
+            .map(|(key, color)| KeyLine {
+                label: &key.key,
+                color,
+                values: key.values.buckets(),
+                baselines: key.baselines.buckets(),
+            })
             .collect(),
         yellow: rule.yellow,
         red: rule.red,
@@ -179,31 +244,56 @@ fn rule_card(html: &mut String, report: &Report, rule: &RuleTrack, t0: Nanos, t1
     html.push_str(&svg::kpi_chart(&chart));
     html.push_str(r#"<div class="legend">"#);
     for (key, color) in charted.iter().zip(PALETTE) {
-        let _ = write!(html, r#"<span><i class="swatch" style="background:{color}"></i>{}</span>"#, escape(&key.key));
+        let _ = write!(
+            html,
+            r#"<span><i class="swatch" style="background:{color}"></i>{}</span>"#,
+            escape(&key.key)
+        );
     }
     let _ = write!(
         html,
         r#"<span><i class="swatch" style="background:{}"></i>yellow limit</span><span><i class="swatch" style="background:{}"></i>red limit</span>{}<span>▼ transition</span></div>"#,
         svg::YELLOW,
         svg::RED,
-        if charted[0].baselines.is_empty() { "" } else { r##"<span><i class="swatch" style="background:#6b7280"></i>baseline</span>"## }
+        if charted[0].baselines.is_empty() {
+            ""
+        } else {
+            r##"<span><i class="swatch" style="background:#6b7280"></i>baseline</span>"##
+        }
     );
-    let rows: Vec<(String, Vec<(Nanos, Nanos, &str, String)>)> =
-        charted.iter().map(|key| (key.key.to_string(), breaker_segments(rule, key, t0, t1))).collect();
+    let rows: Vec<(String, Vec<(Nanos, Nanos, &str, String)>)> = charted
+        .iter()
+        .map(|key| (key.key.to_string(), breaker_segments(rule, key, t0, t1)))
+        .collect();
     html.push_str(&svg::strips(&Frame::new(t0, t1, 0.0, 1.0), &rows));
     key_table(html, report, rule, &keys);
     html.push_str("</div>");
 }
 
 /// The breaker state of one key over time, from its transitions.
-fn breaker_segments(rule: &RuleTrack, key: &KeyTrack, t0: Nanos, t1: Nanos) -> Vec<(Nanos, Nanos, &'static str, String)> {
+fn breaker_segments(
+    rule: &RuleTrack,
+    key: &KeyTrack,
+    t0: Nanos,
+    t1: Nanos,
+) -> Vec<(Nanos, Nanos, &'static str, String)> {
     let mut segments = Vec::new();
     let mut from = key.values.buckets().first().map_or(t0, |b| b.start);
     let mut state = Band::Green;
-    let changes = rule.transitions.iter().filter(|(_, k, _, _)| *k == key.key).map(|(tick, _, _, to)| (*tick, *to));
+    let changes = rule
+        .transitions
+        .iter()
+        .filter(|(_, k, _, _)| *k == key.key)
+        .map(|(tick, _, _, to)| (*tick, *to));
     for (tick, to) in changes.chain(std::iter::once((t1, Band::Green))) {
         if tick > from {
-            let tip = format!("{} {} from {} to {}", key.key, state.as_str(), tick_label(from), tick_label(tick));
+            let tip = format!(
+                "{} {} from {} to {}",
+                key.key,
+                state.as_str(),
+                tick_label(from),
+                tick_label(tick)
+            );
             segments.push((from, tick, band_color(state), tip));
         }
         from = tick;
@@ -215,11 +305,20 @@ fn breaker_segments(rule: &RuleTrack, key: &KeyTrack, t0: Nanos, t1: Nanos) -> V
 fn key_table(html: &mut String, report: &Report, rule: &RuleTrack, keys: &[&KeyTrack]) {
     html.push_str(r#"<table><tr><th>key</th><th>green</th><th>yellow</th><th>red</th><th>transitions</th><th>flaps per day</th></tr>"#);
     let tick_seconds = report.tick_nanos as f64 / 1e9;
-    let eventful = keys.iter().filter(|k| k.ticks_in[1] + k.ticks_in[2] + k.transitions > 0).count();
+    let eventful = keys
+        .iter()
+        .filter(|k| k.ticks_in[1] + k.ticks_in[2] + k.transitions > 0)
+        .count();
     let listed = eventful.clamp(KEYS_LISTED_MIN, KEYS_LISTED).min(keys.len());
     for key in keys.iter().take(listed) {
         let total: u64 = key.ticks_in.iter().sum();
-        let cell = |ticks: u64| format!("{} <small>({})</small>", percent(ticks, total), duration(ticks as f64 * tick_seconds));
+        let cell = |ticks: u64| {
+            format!(
+                "{} <small>({})</small>",
+                percent(ticks, total),
+                duration(ticks as f64 * tick_seconds)
+            )
+        };
         let _ = write!(
             html,
             r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{:.1}</td></tr>"#,
@@ -233,8 +332,15 @@ fn key_table(html: &mut String, report: &Report, rule: &RuleTrack, keys: &[&KeyT
     }
     let more = keys.len() - listed;
     if more > 0 {
-        let never = if eventful <= listed { "all green throughout" } else { "none longer in red or yellow" };
-        let _ = write!(html, r#"<tr><td colspan="6" class="empty">and {more} more keys, {never}</td></tr>"#);
+        let never = if eventful <= listed {
+            "all green throughout"
+        } else {
+            "none longer in red or yellow"
+        };
+        let _ = write!(
+            html,
+            r#"<tr><td colspan="6" class="empty">and {more} more keys, {never}</td></tr>"#
+        );
     }
     if rule.untracked_keys > 0 {
         let _ = write!(

@@ -35,7 +35,13 @@ impl Series {
                 return;
             }
         }
-        self.buckets.push(Bucket { start: tick, end: tick, min: value, max: value, last: value });
+        self.buckets.push(Bucket {
+            start: tick,
+            end: tick,
+            min: value,
+            max: value,
+            last: value,
+        });
         if self.buckets.len() > MAX_BUCKETS {
             self.merge();
         }
@@ -45,7 +51,9 @@ impl Series {
         let first = self.buckets[0].start;
         let last = self.buckets[self.buckets.len() - 1].start;
         // Twice the average spacing, so one merge halves the count.
-        self.width = ((last - first) / MAX_BUCKETS as i64 * 2).max(self.width * 2).max(1);
+        self.width = ((last - first) / MAX_BUCKETS as i64 * 2)
+            .max(self.width * 2)
+            .max(1);
         let mut merged: Vec<Bucket> = Vec::with_capacity(MAX_BUCKETS);
         for bucket in self.buckets.drain(..) {
             match merged.last_mut() {
@@ -86,12 +94,24 @@ mod tests {
     fn a_long_series_stays_bounded_and_keeps_its_extremes() {
         let mut series = Series::default();
         for tick in 0..100_000i64 {
-            let value = if tick == 54_321 { 99.0 } else { (tick % 7) as f64 };
+            let value = if tick == 54_321 {
+                99.0
+            } else {
+                (tick % 7) as f64
+            };
             series.push(tick * 60, value);
         }
         assert!(series.buckets().len() <= MAX_BUCKETS);
-        assert!(series.buckets().len() > MAX_BUCKETS / 4, "{}", series.buckets().len());
-        assert_eq!(series.range(), Some((0.0, 99.0)), "the spike survives downsampling");
+        assert!(
+            series.buckets().len() > MAX_BUCKETS / 4,
+            "{}",
+            series.buckets().len()
+        );
+        assert_eq!(
+            series.range(),
+            Some((0.0, 99.0)),
+            "the spike survives downsampling"
+        );
         assert_eq!(series.buckets()[0].start, 0);
         assert_eq!(series.buckets().last().unwrap().end, 99_999 * 60);
         let spike = series.buckets().iter().find(|b| b.max == 99.0).unwrap();

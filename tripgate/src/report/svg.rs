@@ -16,7 +16,9 @@ const RIGHT: f64 = 12.0;
 const TOP: f64 = 10.0;
 const PLOT_HEIGHT: f64 = 220.0;
 /// Line colours for keys: none is yellow or red, which mean bands.
-pub const PALETTE: [&str; 6] = ["#2563eb", "#7c3aed", "#0d9488", "#a16207", "#334155", "#db2777"];
+pub const PALETTE: [&str; 6] = [
+    "#2563eb", "#7c3aed", "#0d9488", "#a16207", "#334155", "#db2777",
+];
 pub const YELLOW: &str = "#d4a000";
 pub const RED: &str = "#d62728";
 pub const GREEN: &str = "#2ca02c";
@@ -39,10 +41,23 @@ pub struct Frame {
 
 impl Frame {
     pub fn new(t0: Nanos, t1: Nanos, low: f64, high: f64) -> Frame {
-        let pad = if high > low { (high - low) * 0.06 } else { low.abs().max(1.0) * 0.1 };
+        let pad = if high > low {
+            (high - low) * 0.06
+        } else {
+            low.abs().max(1.0) * 0.1
+        };
         // KPIs that cannot go negative should not get a negative axis from padding.
-        let floor = if low >= 0.0 { (low - pad).max(0.0) } else { low - pad };
-        Frame { t0, t1: t1.max(t0 + 1), low: floor, high: high + pad }
+        let floor = if low >= 0.0 {
+            (low - pad).max(0.0)
+        } else {
+            low - pad
+        };
+        Frame {
+            t0,
+            t1: t1.max(t0 + 1),
+            low: floor,
+            high: high + pad,
+        }
     }
 
     pub fn x(&self, t: Nanos) -> f64 {
@@ -76,7 +91,9 @@ pub struct KpiChart<'a> {
 pub fn kpi_chart(chart: &KpiChart) -> String {
     let frame = &chart.frame;
     let height = TOP + PLOT_HEIGHT + 26.0;
-    let mut svg = format!(r#"<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" xmlns="http://www.w3.org/2000/svg">"#);
+    let mut svg = format!(
+        r#"<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" xmlns="http://www.w3.org/2000/svg">"#
+    );
     grid(&mut svg, frame, chart.format);
     for mark in &chart.marks {
         let x = frame.x(mark.0);
@@ -105,23 +122,42 @@ pub fn kpi_chart(chart: &KpiChart) -> String {
             None => {
                 if let Some(line) = chart.lines.first() {
                     let points = polyline(frame, line.baselines, |b| threshold.limit(Some(b.last)));
-                    let _ = write!(svg, r#"<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2" stroke-dasharray="8 5"><title>{name} limit for {}</title></polyline>"#, escape(line.label));
+                    let _ = write!(
+                        svg,
+                        r#"<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2" stroke-dasharray="8 5"><title>{name} limit for {}</title></polyline>"#,
+                        escape(line.label)
+                    );
                 }
             }
         }
     }
     if let Some(line) = chart.lines.first().filter(|l| !l.baselines.is_empty()) {
         let points = polyline(frame, line.baselines, |b| Some(b.last));
-        let _ = write!(svg, r##"<polyline points="{points}" fill="none" stroke="#6b7280" stroke-width="1.5" stroke-dasharray="2 4"><title>baseline of {}</title></polyline>"##, escape(line.label));
+        let _ = write!(
+            svg,
+            r##"<polyline points="{points}" fill="none" stroke="#6b7280" stroke-width="1.5" stroke-dasharray="2 4"><title>baseline of {}</title></polyline>"##,
+            escape(line.label)
+        );
     }
     for line in &chart.lines {
         // The spread of each bucket (min to max), then the line through its latest value.
         for b in line.values.iter().filter(|b| b.max > b.min) {
             let x = frame.x(b.start);
-            let _ = write!(svg, r#"<line x1="{x:.1}" x2="{x:.1}" y1="{:.1}" y2="{:.1}" stroke="{}" stroke-opacity="0.3"/>"#, frame.y(b.max), frame.y(b.min), line.color);
+            let _ = write!(
+                svg,
+                r#"<line x1="{x:.1}" x2="{x:.1}" y1="{:.1}" y2="{:.1}" stroke="{}" stroke-opacity="0.3"/>"#,
+                frame.y(b.max),
+                frame.y(b.min),
+                line.color
+            );
         }
         let points = polyline(frame, line.values, |b| Some(b.last));
-        let _ = write!(svg, r#"<polyline points="{points}" fill="none" stroke="{}" stroke-width="1.8"><title>{}</title></polyline>"#, line.color, escape(line.label));
+        let _ = write!(
+            svg,
+            r#"<polyline points="{points}" fill="none" stroke="{}" stroke-width="1.8"><title>{}</title></polyline>"#,
+            line.color,
+            escape(line.label)
+        );
     }
     svg.push_str("</svg>");
     svg
@@ -159,13 +195,21 @@ pub fn time_axis(svg: &mut String, frame: &Frame, y: f64) {
     for i in 0..=5 {
         let t = frame.t0 + (frame.t1 - frame.t0) / 5 * i;
         let text = tripgate_model::time::format_rfc3339(t);
-        let label = if long { text[5..10].to_string() } else { format!("{} {}", &text[5..10], &text[11..16]) };
+        let label = if long {
+            text[5..10].to_string()
+        } else {
+            format!("{} {}", &text[5..10], &text[11..16])
+        };
         let anchor = match i {
             0 => "start",
             5 => "end",
             _ => "middle",
         };
-        let _ = write!(svg, r##"<text x="{:.1}" y="{y:.1}" text-anchor="{anchor}" font-size="11" fill="#4b5563">{label}</text>"##, frame.x(t));
+        let _ = write!(
+            svg,
+            r##"<text x="{:.1}" y="{y:.1}" text-anchor="{anchor}" font-size="11" fill="#4b5563">{label}</text>"##,
+            frame.x(t)
+        );
     }
 }
 
@@ -173,10 +217,18 @@ pub fn time_axis(svg: &mut String, frame: &Frame, y: f64) {
 pub fn strips(frame: &Frame, rows: &[(String, Vec<(Nanos, Nanos, &str, String)>)]) -> String {
     let row_height = 16.0;
     let height = rows.len() as f64 * (row_height + 4.0) + 20.0;
-    let mut svg = format!(r#"<svg class="strips" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" xmlns="http://www.w3.org/2000/svg">"#);
+    let mut svg = format!(
+        r#"<svg class="strips" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" xmlns="http://www.w3.org/2000/svg">"#
+    );
     for (row, (label, segments)) in rows.iter().enumerate() {
         let y = row as f64 * (row_height + 4.0);
-        let _ = write!(svg, r##"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11" fill="#1f2937">{}</text>"##, LEFT - 6.0, y + 12.0, escape(&truncate(label, 16)));
+        let _ = write!(
+            svg,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11" fill="#1f2937">{}</text>"##,
+            LEFT - 6.0,
+            y + 12.0,
+            escape(&truncate(label, 16))
+        );
         for (from, to, color, tip) in segments {
             let (x0, x1) = (frame.x(*from), frame.x(*to));
             let _ = write!(

@@ -66,7 +66,9 @@ pub fn threshold(kpi: Kpi, stat: Stat, threshold: Threshold) -> String {
 
 /// The limit a threshold compares with when it needs no baseline.
 pub fn fixed_limit(threshold: Option<Threshold>) -> Option<f64> {
-    threshold.filter(|t| !t.needs_baseline()).and_then(|t| t.limit(None))
+    threshold
+        .filter(|t| !t.needs_baseline())
+        .and_then(|t| t.limit(None))
 }
 
 /// `2025-01-06 09:42` from a tick (event time, UTC).
@@ -86,9 +88,19 @@ mod tests {
         assert_eq!(kpi_value(Kpi::OnTimeRate, Stat::Value, 0.9214), "92.1%");
         assert_eq!(kpi_value(Kpi::CycleTime, Stat::P95, 2500.0), "41m 40s");
         assert_eq!(kpi_value(Kpi::CycleTime, Stat::Count, 12.0), "12");
-        assert_eq!(kpi_value(Kpi::ContributionMargin, Stat::Value, f64::NAN), "n/a");
+        assert_eq!(
+            kpi_value(Kpi::ContributionMargin, Stat::Value, f64::NAN),
+            "n/a"
+        );
         assert_eq!(duration(3720.0), "1h 02m");
-        assert_eq!(threshold(Kpi::DefectRate, Stat::Value, Threshold::AboveBaselineBy(0.25)), "above baseline +25%");
+        assert_eq!(
+            threshold(
+                Kpi::DefectRate,
+                Stat::Value,
+                Threshold::AboveBaselineBy(0.25)
+            ),
+            "above baseline +25%"
+        );
         assert_eq!(escape("<b a='x'>&"), "&lt;b a=&#39;x&#39;&gt;&amp;");
         assert_eq!(tick_label(1_735_725_600_000_000_000), "2025-01-01 10:00");
     }

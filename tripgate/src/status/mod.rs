@@ -19,7 +19,6 @@ use tripgate_model::{Band, Kpi, Nanos, ScopeDim, Stat};
 use self::format::kpi_value;
 use self::rule_metrics::register_rule_metrics;
 
-
 /// How many keys per rule the page lists (worst first); the rest are counted.
 const KEYS_SHOWN: usize = 8;
 /// How many transitions the page keeps, newest first.
@@ -102,7 +101,10 @@ pub struct TransitionLine {
 
 impl StatusSnapshot {
     pub fn new(mode: &'static str) -> StatusSnapshot {
-        StatusSnapshot { mode, ..StatusSnapshot::default() }
+        StatusSnapshot {
+            mode,
+            ..StatusSnapshot::default()
+        }
     }
 
     /// Records a tick's transitions (cheap, every tick).
@@ -154,7 +156,10 @@ impl StatusSnapshot {
                     self.actions.push(EngagedAction {
                         action: action.clone(),
                         level: *level,
-                        by: format!("rule {} [{}={}]", rule.config.name, rule.config.scope, slot.key),
+                        by: format!(
+                            "rule {} [{}={}]",
+                            rule.config.name, rule.config.scope, slot.key
+                        ),
                     });
                 }
             }
@@ -205,10 +210,18 @@ impl StatusSnapshot {
                 GateStatus {
                     name: gate.name.clone(),
                     open,
-                    members: gate.rules.iter().map(|r| (r.clone(), global_state(r))).collect(),
+                    members: gate
+                        .rules
+                        .iter()
+                        .map(|r| (r.clone(), global_state(r)))
+                        .collect(),
                     min_green: gate.min_green(),
                     worst: gate.worst(),
-                    actions_when_closed: gate.actions_when_closed.iter().map(|a| a.name.clone()).collect(),
+                    actions_when_closed: gate
+                        .actions_when_closed
+                        .iter()
+                        .map(|a| a.name.clone())
+                        .collect(),
                 }
             })
             .collect();
@@ -239,7 +252,10 @@ impl StatusBoard {
         registry: &prometheus::Registry,
     ) -> prometheus::Result<StatusBoard> {
         register_rule_metrics(registry, config)?;
-        Ok(StatusBoard { snapshot: RwLock::new(StatusSnapshot::new(mode)), last_rebuild: RwLock::new(None) })
+        Ok(StatusBoard {
+            snapshot: RwLock::new(StatusSnapshot::new(mode)),
+            last_rebuild: RwLock::new(None),
+        })
     }
 
     /// After each closed tick: transitions always, tables at most once a second.
@@ -265,6 +281,9 @@ impl StatusBoard {
 impl Default for StatusBoard {
     /// An empty board (no rules) for servers that have no run loop.
     fn default() -> StatusBoard {
-        StatusBoard { snapshot: RwLock::new(StatusSnapshot::new("starting")), last_rebuild: RwLock::new(None) }
+        StatusBoard {
+            snapshot: RwLock::new(StatusSnapshot::new("starting")),
+            last_rebuild: RwLock::new(None),
+        }
     }
 }

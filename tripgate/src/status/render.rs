@@ -38,7 +38,9 @@ fn band(band: Band) -> String {
 /// The whole page for one snapshot.
 pub fn page(status: &StatusSnapshot) -> String {
     let mut html = String::with_capacity(16 * 1024);
-    let tick = status.tick.map_or("no tick closed yet".to_string(), |t| format!("latest tick {} UTC", tick_label(t)));
+    let tick = status.tick.map_or("no tick closed yet".to_string(), |t| {
+        format!("latest tick {} UTC", tick_label(t))
+    });
     let _ = write!(
         html,
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="{REFRESH_SECONDS}">
@@ -64,8 +66,11 @@ fn gates(html: &mut String, gates: &[GateStatus]) {
     html.push_str(r#"<div class="cards">"#);
     for gate in gates {
         let word = if gate.open { "open" } else { "closed" };
-        let members: Vec<String> =
-            gate.members.iter().map(|(rule, state)| format!("{} {}", escape(rule), band(*state))).collect();
+        let members: Vec<String> = gate
+            .members
+            .iter()
+            .map(|(rule, state)| format!("{} {}", escape(rule), band(*state)))
+            .collect();
         let actions = if gate.actions_when_closed.is_empty() {
             "none".to_string()
         } else {
@@ -90,7 +95,9 @@ fn actions(html: &mut String, status: &StatusSnapshot) {
         html.push_str(r#"<p class="empty">No action engaged: every breaker is green and every gate open.</p>"#);
         return;
     }
-    html.push_str(r#"<div class="card"><table><tr><th>action</th><th>level</th><th>engaged by</th></tr>"#);
+    html.push_str(
+        r#"<div class="card"><table><tr><th>action</th><th>level</th><th>engaged by</th></tr>"#,
+    );
     for action in &status.actions {
         let _ = write!(
             html,
@@ -115,7 +122,11 @@ fn rules(html: &mut String, rules: &[RuleStatus]) {
         by_scope.entry(rule.scope).or_default().push(rule);
     }
     for (scope, rules) in by_scope {
-        let _ = write!(html, r#"<h3 style="margin-top:14px">per {}</h3><div class="cards">"#, scope.as_str());
+        let _ = write!(
+            html,
+            r#"<h3 style="margin-top:14px">per {}</h3><div class="cards">"#,
+            scope.as_str()
+        );
         for rule in rules {
             rule_card(html, rule);
         }
@@ -128,8 +139,15 @@ fn rule_card(html: &mut String, rule: &RuleStatus) {
         .into_iter()
         .filter_map(|(name, t)| t.map(|t| format!("{name} {}", threshold(rule.kpi, rule.stat, t))))
         .collect();
-    let window = rule.window.as_deref().map_or(String::new(), |w| format!(" over {w}"));
-    let stat = if rule.stat == tripgate_model::Stat::Value { String::new() } else { format!(" {}", rule.stat.as_str()) };
+    let window = rule
+        .window
+        .as_deref()
+        .map_or(String::new(), |w| format!(" over {w}"));
+    let stat = if rule.stat == tripgate_model::Stat::Value {
+        String::new()
+    } else {
+        format!(" {}", rule.stat.as_str())
+    };
     let [green, yellow, red] = rule.counts;
     let _ = write!(
         html,
@@ -146,7 +164,9 @@ fn rule_card(html: &mut String, rule: &RuleStatus) {
     let red_limit = fixed_limit(rule.red);
     html.push_str(r#"<table><tr><th>key</th><th>breaker</th><th>value</th><th>this tick</th><th>engaged</th></tr>"#);
     for key in &rule.keys {
-        let value = key.value.map_or("n/a".to_string(), |v| kpi_value(rule.kpi, rule.stat, v));
+        let value = key
+            .value
+            .map_or("n/a".to_string(), |v| kpi_value(rule.kpi, rule.stat, v));
         let observed = match key.observed {
             Some(observed) => band(observed),
             None => r#"<span class="band none">too few samples</span>"#.to_string(),
@@ -156,8 +176,14 @@ fn rule_card(html: &mut String, rule: &RuleStatus) {
             Band::Green => yellow_limit.or(red_limit),
             _ => red_limit.or(yellow_limit),
         };
-        let versus = limit.map_or(String::new(), |l| format!(" <small>vs {}</small>", kpi_value(rule.kpi, rule.stat, l)));
-        let engaged: Vec<String> = key.engaged.iter().map(|(a, level)| format!("{a} {:.0}%", level * 100.0)).collect();
+        let versus = limit.map_or(String::new(), |l| {
+            format!(" <small>vs {}</small>", kpi_value(rule.kpi, rule.stat, l))
+        });
+        let engaged: Vec<String> = key
+            .engaged
+            .iter()
+            .map(|(a, level)| format!("{a} {:.0}%", level * 100.0))
+            .collect();
         let _ = write!(
             html,
             r#"<tr><td>{}</td><td>{}</td><td class="num">{value}{versus}</td><td>{observed}</td><td>{}</td></tr>"#,
@@ -168,7 +194,11 @@ fn rule_card(html: &mut String, rule: &RuleStatus) {
     }
     let total: usize = rule.counts.iter().sum();
     if total > rule.keys.len() {
-        let _ = write!(html, r#"<tr><td colspan="5" class="empty">and {} more keys, none worse</td></tr>"#, total - rule.keys.len());
+        let _ = write!(
+            html,
+            r#"<tr><td colspan="5" class="empty">and {} more keys, none worse</td></tr>"#,
+            total - rule.keys.len()
+        );
     }
     html.push_str("</table></div>");
 }
@@ -231,7 +261,18 @@ actions_when_closed = [{ name = "pause_expansion" }]
         let config = Config::from_toml(RULES).unwrap();
         let mut alerter = Alerter::new(&config);
         let series = |values: Vec<(&str, f64)>| SeriesValues {
-            values: values.into_iter().map(|(k, v)| (Arc::from(k), Measure::Ratio { value: v, samples: 100 })).collect(),
+            values: values
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        Arc::from(k),
+                        Measure::Ratio {
+                            value: v,
+                            samples: 100,
+                        },
+                    )
+                })
+                .collect(),
         };
         let snapshot = TickSnapshot {
             tick: 1_735_725_600_000_000_000,
@@ -249,13 +290,19 @@ actions_when_closed = [{ name = "pause_expansion" }]
         let html = page(&status_after(0.5, &[("SKU-1", 0.01), ("<SKU-2>", 0.2)]));
         assert!(html.contains(r#"<meta http-equiv="refresh" content="5">"#));
         assert!(html.contains("<h3>on-time</h3>"));
-        assert!(html.contains("50.0% <small>vs 80.0%</small>"), "value against the red limit");
+        assert!(
+            html.contains("50.0% <small>vs 80.0%</small>"),
+            "value against the red limit"
+        );
         assert!(html.contains(r#"expansion <span class="band closed">closed</span>"#));
         assert!(html.contains("pause_expansion"));
         assert!(html.contains("throttle_acquisition</td><td class=\"num\">80%"));
         assert!(html.contains("on-time [global=all]"));
         assert!(html.contains("50.0% vs limit 80.0%"));
-        assert!(html.contains("&lt;SKU-2&gt;"), "keys from events are escaped");
+        assert!(
+            html.contains("&lt;SKU-2&gt;"),
+            "keys from events are escaped"
+        );
         assert!(!html.contains("<SKU-2>"));
         // Worst first: the red SKU is listed before the green one.
         assert!(html.find("&lt;SKU-2&gt;").unwrap() < html.find("SKU-1").unwrap());

@@ -27,9 +27,18 @@ pub fn register_rule_metrics(registry: &Registry, config: &Config) -> prometheus
     registry.register(Box::new(threshold.clone()))?;
     for rule in &config.rules {
         let window = rule.window().map_or("", |w| w.text());
-        info.with_label_values(&[&rule.name, rule.kpi.as_str(), rule.stat.as_str(), rule.scope.as_str(), window])
-            .set(1.0);
-        for (band, limit) in [("yellow", rule.yellow_threshold()), ("red", rule.red_threshold())] {
+        info.with_label_values(&[
+            &rule.name,
+            rule.kpi.as_str(),
+            rule.stat.as_str(),
+            rule.scope.as_str(),
+            window,
+        ])
+        .set(1.0);
+        for (band, limit) in [
+            ("yellow", rule.yellow_threshold()),
+            ("red", rule.red_threshold()),
+        ] {
             if let Some(limit) = fixed_limit(limit) {
                 threshold.with_label_values(&[&rule.name, band]).set(limit);
             }

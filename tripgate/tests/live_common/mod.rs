@@ -209,7 +209,7 @@ tickets = "{name}-tickets"
     }
 
     /// Starts `tripgate run --out` with its log in the scenario directory.
-    pub fn start(&self, out: &Path, port: u16, extra_env: &[(&str, &str)]) -> Child {
+    pub fn start(&self, out: &Path, port: u16, extra_env: &[(&str, &str)]) -> Tripgate {
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -232,11 +232,37 @@ tickets = "{name}-tickets"
         for (key, value) in extra_env {
             command.env(key, value);
         }
-        command.spawn().unwrap()
+        Tripgate(command.spawn().unwrap())
     }
 
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.join("tripgate.log")).unwrap_or_default()
+    }
+}
+
+/// A running tripgate, killed when dropped so a failed test leaves no
+/// process behind.
+pub struct Tripgate(pub Child);
+
+impl std::ops::Deref for Tripgate {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Tripgate {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Tripgate {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
     }
 }
 

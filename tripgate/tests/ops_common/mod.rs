@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 /// The workspace root (deploy/ and config/ live there).
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The tool an environment variable names, or `None` after saying on stderr
@@ -39,7 +42,13 @@ pub struct Demo {
 impl Demo {
     pub fn start(seconds: u32, hours: u32) -> Demo {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tripgate"))
-            .args(["demo", "--seconds", &seconds.to_string(), "--hours", &hours.to_string()])
+            .args([
+                "demo",
+                "--seconds",
+                &seconds.to_string(),
+                "--hours",
+                &hours.to_string(),
+            ])
             .env("TRIPGATE__SERVER__LISTEN", "127.0.0.1:0")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -54,9 +63,15 @@ impl Demo {
                 lines.lock().unwrap().push(line);
             }
         });
-        let mut demo = Demo { child, address: String::new(), story };
+        let mut demo = Demo {
+            child,
+            address: String::new(),
+            story,
+        };
         demo.address = demo
-            .wait_for_line(Duration::from_secs(60), |line| line.trim().starts_with("metrics:"))
+            .wait_for_line(Duration::from_secs(60), |line| {
+                line.trim().starts_with("metrics:")
+            })
             .trim()
             .trim_start_matches("metrics:")
             .trim()
@@ -73,7 +88,11 @@ impl Demo {
             if let Some(line) = self.story.lock().unwrap().iter().find(|l| matches(l)) {
                 return line.clone();
             }
-            assert!(Instant::now() < deadline, "the demo never printed the line awaited:\n{}", self.story.lock().unwrap().join("\n"));
+            assert!(
+                Instant::now() < deadline,
+                "the demo never printed the line awaited:\n{}",
+                self.story.lock().unwrap().join("\n")
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -89,14 +108,21 @@ impl Drop for Demo {
 /// GET `path` from `address`; returns the status code and body. HTTP/1.0, so
 /// servers answer without chunked encoding and close the connection.
 pub fn http_get(address: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).unwrap_or_else(|e| panic!("connect {address}: {e}"));
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut stream =
+        TcpStream::connect(address).unwrap_or_else(|e| panic!("connect {address}: {e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).unwrap();
     let response = String::from_utf8_lossy(&response).into_owned();
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     (status, body.to_string())
 }
 
@@ -105,7 +131,9 @@ pub fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -114,13 +142,25 @@ pub fn encode(value: &str) -> String {
 /// A loopback port free right now (a tiny race with other processes is
 /// acceptable in tests).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Headless Chromium: the page's DOM after load, and a PNG of it.
 pub fn chromium_dom(chromium: &Path, url: &str) -> String {
-    let output = chromium_command(chromium).arg("--dump-dom").arg(url).output().expect("run chromium");
-    assert!(output.status.success(), "chromium --dump-dom failed: {}", String::from_utf8_lossy(&output.stderr));
+    let output = chromium_command(chromium)
+        .arg("--dump-dom")
+        .arg(url)
+        .output()
+        .expect("run chromium");
+    assert!(
+        output.status.success(),
+        "chromium --dump-dom failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -131,14 +171,24 @@ pub fn chromium_screenshot(chromium: &Path, url: &str, png: &Path, height: u32) 
         .arg(url)
         .output()
         .expect("run chromium");
-    assert!(output.status.success() && png.exists(), "chromium --screenshot failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success() && png.exists(),
+        "chromium --screenshot failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 fn chromium_command(chromium: &Path) -> Command {
     let profile = std::env::temp_dir().join(format!("tripgate-chromium-{}", std::process::id()));
     let mut command = Command::new(chromium);
     // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
-    command.args(["--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars", "--no-first-run"]);
+    command.args([
+        "--headless",
+        "--disable-gpu",
+        "--no-sandbox",
+        "--hide-scrollbars",
+        "--no-first-run",
+    ]);
     command.arg(format!("--user-data-dir={}", profile.display()));
     command.stdin(Stdio::null());
     command
@@ -174,6 +224,11 @@ pub fn visible_text(html: &str) -> String {
         }
         rest = &rest[c.len_utf8()..];
     }
-    let text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&");
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
