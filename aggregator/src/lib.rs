@@ -16,3 +16,10 @@ mod window;
 
 pub use engine::{Admission, Aggregator, Counters};
 pub use keys::OTHER_KEY;
+
+/// The window store on its own, for the criterion benches in `benches/`.
+/// Not part of the stage's interface: use [`Aggregator`].
+#[doc(hidden)]
+pub mod bench_support {
+    pub use crate::kpis::{Delta, KpiState, ScopeKeys};
+}

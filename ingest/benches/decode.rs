@@ -4,8 +4,9 @@
 //! Every event type appears, each padded to about 300 bytes the way real
 //! producers pad them: a trace id and a producer name that tripgate ignores
 //! but still has to parse. `mixed` decodes all ten in turn; the per-type
-//! groups show which shapes cost most. Criterion reports bytes/s for one
-//! thread, which is the per-core figure.
+//! groups show which shapes cost most. Time is the bench thread's CPU time
+//! (`benches/cpu_time.rs`), so bytes/s is the per-core figure even on a
+//! machine busy with other work.
 //!
 //!     cargo bench -p tripgate-ingest --bench decode
 
@@ -13,6 +14,10 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+#[path = "../../benches/cpu_time.rs"]
+mod cpu_clock;
+use cpu_clock::ThreadCpuTime;
 
 const MAX_EVENT_BYTES: usize = 65536;
 
@@ -40,7 +45,7 @@ fn samples() -> Vec<(&'static str, String)> {
     ]
 }
 
-fn decode_benches(c: &mut Criterion) {
+fn decode_benches(c: &mut Criterion<ThreadCpuTime>) {
     let samples = samples();
     for (kind, text) in &samples {
         let decoded = tripgate_ingest::decode(text.as_bytes(), MAX_EVENT_BYTES);
@@ -76,6 +81,7 @@ criterion_group! {
     name = benches;
     // Two cores shared with builds: short runs, more samples of each.
     config = Criterion::default()
+        .with_measurement(ThreadCpuTime)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .sample_size(30);

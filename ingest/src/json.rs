@@ -75,12 +75,16 @@ pub(crate) struct Parsed<'de> {
 /// Parses `text` as exactly one JSON value (surrounding whitespace allowed).
 pub(crate) fn parse(text: &str) -> Result<Parsed<'_>, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
+    // The contract sets no depth limit, so a deeply nested unknown field is
+    // valid; serde_stacker moves the recursion to heap-allocated stack
+    // segments, so max_event_bytes of `[` cannot overflow the thread's stack.
+    deserializer.disable_recursion_limit();
     let mut duplicate = None;
     let value = ValueSeed {
         keep: Keep::Event,
         duplicate: &mut duplicate,
     }
-    .deserialize(&mut deserializer)?;
+    .deserialize(serde_stacker::Deserializer::new(&mut deserializer))?;
     deserializer.end()?;
     Ok(Parsed { value, duplicate })
 }

@@ -215,14 +215,19 @@ fn a_number_too_large_for_a_double_is_malformed_or_invalid() {
 }
 
 #[test]
-fn nesting_past_serde_jsons_limit_is_malformed() {
-    // The depth limit keeps a hostile event from exhausting the stack.
+fn valid_json_of_any_depth_is_valid() {
+    // The contract sets no depth limit; a deep unknown field is ignored, and
+    // a document that is nothing but brackets must not exhaust the stack.
     let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
     let event = edit(REFUNDED, "{", &format!("{{\"x\":{deep},"));
-    assert_eq!(
-        decode(event.as_bytes(), LIMIT).unwrap_err().reason,
-        MalformedJson
-    );
+    assert!(decode(event.as_bytes(), LIMIT).is_ok());
+    let objects = format!("{}1{}", "{\"a\":".repeat(150), "}".repeat(150));
+    let event = edit(REFUNDED, "{", &format!("{{\"x\":{objects},"));
+    assert!(decode(event.as_bytes(), LIMIT).is_ok());
+    let hostile = format!("{{\"x\":{}", "[".repeat(60_000));
+    assert_eq!(decode(hostile.as_bytes(), LIMIT).unwrap_err().reason, MalformedJson);
+    let balanced = format!("{{\"x\":{}{}}}", "[".repeat(30_000), "]".repeat(30_000));
+    assert_eq!(decode(balanced.as_bytes(), LIMIT).unwrap_err().reason, MissingField);
     let shallow = format!("{}{}", "[".repeat(100), "]".repeat(100));
     let event = edit(REFUNDED, "{", &format!("{{\"x\":{shallow},"));
     assert!(decode(event.as_bytes(), LIMIT).is_ok());

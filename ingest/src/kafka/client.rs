@@ -51,7 +51,13 @@ pub struct ClientHealth {
     last_error: Mutex<Option<String>>,
     /// Per partition: (consumer lag, high watermark), each if known.
     lag: Mutex<BTreeMap<(String, i32), (Option<i64>, Option<i64>)>>,
+    /// When each (client, error) was last logged: librdkafka repeats an
+    /// error every few hundred milliseconds during an outage.
+    logged: Mutex<BTreeMap<(&'static str, String), std::time::Instant>>,
 }
+
+/// The same client error is logged at most this often.
+const ERROR_LOG_PERIOD: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl ClientHealth {
     pub fn new() -> Arc<ClientHealth> {
@@ -102,6 +108,19 @@ impl ClientHealth {
             .expect("health lock")
             .get(&(topic.to_string(), partition))
             .and_then(|(_, high)| *high)
+    }
+
+    /// Whether an error seen now should be logged (and how many were not).
+    fn should_log(&self, client: &'static str, error: &str) -> bool {
+        let mut logged = self.logged.lock().expect("health lock");
+        let now = std::time::Instant::now();
+        match logged.get(&(client, error.to_string())) {
+            Some(at) if now.duration_since(*at) < ERROR_LOG_PERIOD => false,
+            _ => {
+                logged.insert((client, error.to_string()), now);
+                true
+            }
+        }
     }
 
     fn observe_statistics(&self, statistics: &Statistics) {
@@ -156,7 +175,10 @@ impl ClientContext for HealthContext {
         if all_down {
             self.health.mark_unreachable(reason);
         }
-        tracing::warn!(client = self.role, error = %error, reason = %reason, "kafka client error");
+        let text = error.to_string();
+        if self.health.should_log(self.role, &text) {
+            tracing::warn!(client = self.role, error = %text, reason = %reason, "kafka client error (repeats are logged every 30s)");
+        }
     }
 
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, facility: &str, message: &str) {

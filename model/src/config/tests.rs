@@ -178,3 +178,25 @@ fn kafka_settings_tripgate_owns_and_clashing_topics_are_refused() {
         assert!(error.contains(expected), "missing {expected:?} in:\n{error}");
     }
 }
+
+#[test]
+fn notifier_kinds_are_inferred_when_clear_and_errors_say_how_to_fix() {
+    let text = r#"
+        [notifier.signed]
+        url = "https://example.invalid/hook"
+        secret = "whsec_c2VjcmV0"
+
+        [notifier.chat]
+        url = "https://hooks.slack.com/services/T/B/X"
+
+        [notifier.typed]
+        type = "slack"
+        url = "https://chat.example.invalid/hook"
+    "#;
+    let config = Config::from_toml(text).unwrap();
+    assert!(matches!(config.notifiers["signed"], NotifierConfig::Webhook { .. }));
+    assert!(matches!(config.notifiers["chat"], NotifierConfig::Slack { .. }));
+    assert!(matches!(config.notifiers["typed"], NotifierConfig::Slack { .. }));
+    let error = Config::from_toml("[notifier.x]\nurl = \"https://example.invalid\"\n").unwrap_err().to_string();
+    assert!(error.contains("add kind = \"slack\" or kind = \"webhook\""), "{error}");
+}

@@ -54,13 +54,7 @@ impl LiveStatus {
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn run(config: Config, out: Option<PathBuf>) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TRIPGATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
+    // Logging is set up by main (TRIPGATE_LOG, --log-format).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
