@@ -99,7 +99,7 @@ impl<'de> Cursor<'de> {
             self.eat(b'"')?;
             let key = self.string_body()?;
             self.eat(b':')?;
-            match known.iter().position(|name| *name == key) {
+            match slot_of(known, key) {
                 Some(slot) => {
                     if seen_known & (1 << slot) != 0 {
                         return None;
@@ -186,6 +186,14 @@ impl<'de> Cursor<'de> {
         let bytes = self.text.as_bytes();
         let start = self.position;
         let mut end = start;
+        // Eight bytes at a time up to the first one that needs a look.
+        while let Some(chunk) = bytes.get(end..end + 8) {
+            let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            if needs_a_look(word) {
+                break;
+            }
+            end += 8;
+        }
         loop {
             match *bytes.get(end)? {
                 b'"' => break,
@@ -313,6 +321,29 @@ impl<'de> Cursor<'de> {
             _ => self.scalar().map(drop),
         }
     }
+}
+
+/// The position of `key` among `known`. Most keys differ from most names
+/// in length or first byte, so those are compared before the bytes.
+fn slot_of(known: &[&str], key: &str) -> Option<usize> {
+    let first = key.as_bytes().first();
+    known.iter().position(|name| {
+        name.len() == key.len() && name.as_bytes().first() == first && *name == key
+    })
+}
+
+const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any byte of `word` is a quote, a backslash or a control
+/// character (the classic SWAR zero-byte test; it may flag a byte after a
+/// real match, never miss one, and the byte-wise scan settles it).
+fn needs_a_look(word: u64) -> bool {
+    let zero_byte = |x: u64| x.wrapping_sub(LOW_BITS) & !x & HIGH_BITS;
+    let quote = zero_byte(word ^ (LOW_BITS * u64::from(b'"')));
+    let backslash = zero_byte(word ^ (LOW_BITS * u64::from(b'\\')));
+    let control = word.wrapping_sub(LOW_BITS * 0x20) & !word & HIGH_BITS;
+    quote | backslash | control != 0
 }
 
 /// The usual spelling of a timestamp, `YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM)`,
@@ -464,6 +495,24 @@ mod tests {
         }
         let deep = format!("{{\"x\":{}1{}}}", "[".repeat(100), "]".repeat(100));
         assert!(parse(&deep).is_none());
+    }
+
+    #[test]
+    fn the_word_scan_never_misses_a_byte_that_needs_a_look() {
+        for position in 0..8 {
+            for byte in 0u8..=255 {
+                let mut word = *b"abcdefgh";
+                word[position] = byte;
+                if byte == b'"' || byte == b'\\' || byte < 0x20 {
+                    assert!(needs_a_look(u64::from_le_bytes(word)), "{byte} at {position}");
+                }
+            }
+        }
+        assert!(!needs_a_look(u64::from_le_bytes(*b"ord-2025")));
+        assert!(!needs_a_look(u64::from_le_bytes("café-é".as_bytes().try_into().unwrap())));
+        let long = format!("{{\"event_id\":\"{}\",\"x\":\"{}\\u0041\"}}", "a".repeat(40), "b".repeat(21));
+        assert!(parse(&long).is_none());
+        assert!(agrees(&format!("{{\"event_id\":\"{}\"}}", "a".repeat(41))));
     }
 
     #[test]

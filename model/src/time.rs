@@ -16,7 +16,13 @@ pub const NANOS_PER_SECOND: i64 = 1_000_000_000;
 /// allows); the space that some parsers also accept is refused, so that
 /// `2025-01-01 10:00:00Z` is invalid everywhere.
 pub fn parse_rfc3339(text: &str) -> Option<Nanos> {
-    if !matches!(text.as_bytes().get(10), Some(b'T' | b't')) {
+    let bytes = text.as_bytes();
+    if !matches!(bytes.get(10), Some(b'T' | b't')) {
+        return None;
+    }
+    // Second 60 exists only at real leap seconds, which UTC-based event
+    // time cannot place; chrono would quietly read it as the next second.
+    if bytes.get(17..19) == Some(b"60") {
         return None;
     }
     let parsed = DateTime::parse_from_rfc3339(text).ok()?;
@@ -56,6 +62,7 @@ mod tests {
         assert_eq!(parse_rfc3339("2025-01-01T10:08:30"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
         assert_eq!(parse_rfc3339("2025-01-01 10:08:30Z"), None);
+        assert_eq!(parse_rfc3339("2025-01-01T23:59:60Z"), None);
         assert!(parse_rfc3339("2025-01-01t10:08:30z").is_some());
     }
 

@@ -324,7 +324,8 @@ yellow = { above = 0 }
 case("money_precision", '''
 # "Money is a JSON number, finite, 0 to 1e9"; "money may be held as decimal or as double
 # (results agree within the tolerances)".  Amounts with more than 9 decimals, multiplied
-# by large quantities: exact margins 4e-10, 0.0015, 2.7e-9 and 1e-300.
+# by large quantities: exact margins 4e-10, 0.0015 and 2.7e-9. (tripgate holds money in
+# pico-units, so an amount like 1e-300 reads as 0: see ambig_money_subpico.)
 [[rule]]
 name = "margin"
 kpi = "contribution_margin"
@@ -335,6 +336,18 @@ yellow = { below = 0.000000001 }
     placed("e1", "O1", "10:00:10", ch="a", lines=(("A", 1, "X1", 0),)).replace('"X1"', '0.0000000004'),
     placed("e2", "O2", "10:00:20", ch="b", lines=(("A", 1000000, "X2", 0),)).replace('"X2"', '0.0000000015'),
     placed("e3", "O3", "10:00:30", ch="c", lines=(("A", 3, "X3", "Y3"),)).replace('"X3"', '0.1234567894').replace('"Y3"', '0.1234567885'),
+    tail("e5", "10:05:00"),
+])
+
+case("ambig_money_subpico", '''
+# Money below 1e-12: a double keeps 1e-300, tripgate's pico-unit decimal reads 0.
+[[rule]]
+name = "margin"
+kpi = "contribution_margin"
+scope = "channel"
+window = "5m"
+yellow = { below = 0.000000001 }
+''', [
     placed("e4", "O4", "10:00:40", ch="d", lines=(("A", 1, "X4", 0),)).replace('"X4"', '1e-300'),
     tail("e5", "10:05:00"),
 ])

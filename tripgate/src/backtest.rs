@@ -72,7 +72,7 @@ pub fn run(events: &Path, config: &Config, out: &Path, mut report: Option<&mut R
         }
         let bytes = trim_line_end(&line);
         // A blank line separates nothing in JSON Lines; it is not an event.
-        if bytes.is_empty() {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         engine.ingest(bytes);

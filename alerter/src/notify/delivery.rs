@@ -67,6 +67,7 @@ impl Task {
             }
             if let Some(reason) = &disabled {
                 let reason = reason.clone();
+                self.stats.add_failed(&name, batch.len() as u64);
                 if !self.settle(&batch, Some(&reason)).await {
                     break;
                 }

@@ -41,6 +41,9 @@ pub struct PartitionLag {
     pub lag: Option<i64>,
 }
 
+/// Per partition: (consumer lag, high watermark), each if known.
+type Offsets = (Option<i64>, Option<i64>);
+
 /// What librdkafka's callbacks say about the cluster, read by `/readyz` and
 /// `/metrics`. Shared by every client of one process.
 #[derive(Debug, Default)]
@@ -49,8 +52,7 @@ pub struct ClientHealth {
     /// error callback. Starts false: nothing has been reached yet.
     reachable: AtomicBool,
     last_error: Mutex<Option<String>>,
-    /// Per partition: (consumer lag, high watermark), each if known.
-    lag: Mutex<BTreeMap<(String, i32), (Option<i64>, Option<i64>)>>,
+    lag: Mutex<BTreeMap<(String, i32), Offsets>>,
     /// When each (client, error) was last logged: librdkafka repeats an
     /// error every few hundred milliseconds during an outage.
     logged: Mutex<BTreeMap<(&'static str, String), std::time::Instant>>,

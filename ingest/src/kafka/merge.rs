@@ -95,7 +95,11 @@ impl<R> Merge<R> {
         for (id, lane) in &self.lanes {
             match lane.buffer.front() {
                 Some((timestamp, _)) => {
-                    if best.map_or(true, |(best_timestamp, _)| *timestamp < best_timestamp) {
+                    let better = match best {
+                        Some((best_timestamp, _)) => *timestamp < best_timestamp,
+                        None => true,
+                    };
+                    if better {
                         best = Some((*timestamp, *id));
                     }
                 }
@@ -157,7 +161,11 @@ mod tests {
         merge.push(id(1, 0), 0, 5, "c5");
         merge.push(id(1, 0), 1, 30, "c30");
         let order: Vec<&str> = std::iter::from_fn(|| merge.pop(start).map(|(_, r)| r)).collect();
-        assert_eq!(order, ["c5", "a10", "b20", "a30", "b30", "c30"]);
+        assert_eq!(order, ["c5", "a10", "b20", "a30"]);
+        // Partition (0, 0) is drained and caught up: the others wait `idle` for it.
+        let later = start + IDLE;
+        let order: Vec<&str> = std::iter::from_fn(|| merge.pop(later).map(|(_, r)| r)).collect();
+        assert_eq!(order, ["b30", "c30"]);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use tripgate_model::{Band, Nanos};
 
-use super::svg::{self, band_color, Frame, KeyLine, KpiChart, PALETTE};
+use super::svg::{self, band_color, Frame, KeyLine, KpiChart, Segment, PALETTE};
 use super::{GateTrack, KeyTrack, Report, RuleTrack};
 use crate::status::format::{duration, escape, kpi_value, threshold, tick_label};
 use crate::status::render::STYLE;
@@ -93,7 +93,7 @@ fn gates(html: &mut String, report: &Report, frame: &Frame) {
         return;
     }
     let end = frame.t1;
-    let rows: Vec<(String, Vec<(Nanos, Nanos, &str, String)>)> = report
+    let rows: Vec<(String, Vec<Segment>)> = report
         .gates
         .iter()
         .map(|gate| (gate.name.clone(), gate_segments(gate, frame.t0, end)))
@@ -118,11 +118,7 @@ fn gates(html: &mut String, report: &Report, frame: &Frame) {
     );
 }
 
-fn gate_segments(
-    gate: &GateTrack,
-    start: Nanos,
-    end: Nanos,
-) -> Vec<(Nanos, Nanos, &'static str, String)> {
+fn gate_segments(gate: &GateTrack, start: Nanos, end: Nanos) -> Vec<Segment> {
     let mut segments = Vec::new();
     let (mut from, mut open) = (start, true);
     for (tick, opened) in gate
@@ -261,7 +257,7 @@ fn rule_card(html: &mut String, report: &Report, rule: &RuleTrack, t0: Nanos, t1
             r##"<span><i class="swatch" style="background:#6b7280"></i>baseline</span>"##
         }
     );
-    let rows: Vec<(String, Vec<(Nanos, Nanos, &str, String)>)> = charted
+    let rows: Vec<(String, Vec<Segment>)> = charted
         .iter()
         .map(|key| (key.key.to_string(), breaker_segments(rule, key, t0, t1)))
         .collect();
@@ -271,12 +267,7 @@ fn rule_card(html: &mut String, report: &Report, rule: &RuleTrack, t0: Nanos, t1
 }
 
 /// The breaker state of one key over time, from its transitions.
-fn breaker_segments(
-    rule: &RuleTrack,
-    key: &KeyTrack,
-    t0: Nanos,
-    t1: Nanos,
-) -> Vec<(Nanos, Nanos, &'static str, String)> {
+fn breaker_segments(rule: &RuleTrack, key: &KeyTrack, t0: Nanos, t1: Nanos) -> Vec<Segment> {
     let mut segments = Vec::new();
     let mut from = key.values.buckets().first().map_or(t0, |b| b.start);
     let mut state = Band::Green;

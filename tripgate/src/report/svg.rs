@@ -213,8 +213,11 @@ pub fn time_axis(svg: &mut String, frame: &Frame, y: f64) {
     }
 }
 
-/// Rows of coloured segments: (label, [(from, to, colour, tooltip)]).
-pub fn strips(frame: &Frame, rows: &[(String, Vec<(Nanos, Nanos, &str, String)>)]) -> String {
+/// A stretch of time in one colour: (from, to, colour, tooltip).
+pub type Segment = (Nanos, Nanos, &'static str, String);
+
+/// Rows of coloured segments, each with its label.
+pub fn strips(frame: &Frame, rows: &[(String, Vec<Segment>)]) -> String {
     let row_height = 16.0;
     let height = rows.len() as f64 * (row_height + 4.0) + 20.0;
     let mut svg = format!(

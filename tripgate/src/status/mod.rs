@@ -261,9 +261,11 @@ impl StatusBoard {
     /// After each closed tick: transitions always, tables at most once a second.
     pub fn observe(&self, tick: Nanos, outcome: &Outcome, alerter: &Alerter) {
         let mut last = self.last_rebuild.write().expect("status lock");
-        let due = last.map_or(true, |at| at.elapsed() >= REBUILD_EVERY)
-            || !outcome.transitions.is_empty()
-            || !outcome.gates.is_empty();
+        let stale = match *last {
+            None => true,
+            Some(at) => at.elapsed() >= REBUILD_EVERY,
+        };
+        let due = stale || !outcome.transitions.is_empty() || !outcome.gates.is_empty();
         let mut snapshot = self.snapshot.write().expect("status lock");
         snapshot.record(tick, outcome);
         if due {
