@@ -1,6 +1,8 @@
 //! How each event type changes the joins and the KPIs (contract sections 4
 //! and 5). Called in event-time order, after expiry up to the event's time.
 
+use std::sync::Arc;
+
 use tripgate_model::{Event, EventBody, Kpi, Nanos};
 
 use crate::engine::State;
@@ -23,6 +25,7 @@ pub(crate) fn apply(state: &mut State, event: Event) {
         tickets,
         kpis,
         counters,
+        names,
     } = state;
     match event.body {
         EventBody::OrderPlaced {
@@ -40,24 +43,24 @@ pub(crate) fn apply(state: &mut State, event: Event) {
             let margin: i128 = lines
                 .iter()
                 .map(|line| {
-                    i128::from(line.quantity) * i128::from(line.unit_price.0 - line.unit_cost.0)
+                    i128::from(line.quantity) * (line.unit_price.0 - line.unit_cost.0)
                 })
                 .sum();
-            let mut units: Vec<(String, u64)> = Vec::new();
-            for line in lines {
-                match units.iter_mut().find(|(sku, _)| *sku == line.sku) {
+            let mut units: Vec<(Arc<str>, u64)> = Vec::with_capacity(lines.len());
+            for line in &lines {
+                match units.iter_mut().find(|(sku, _)| **sku == *line.sku) {
                     Some((_, held)) => *held += u64::from(line.quantity),
-                    None => units.push((line.sku, u64::from(line.quantity))),
+                    None => units.push((names.share(&line.sku), u64::from(line.quantity))),
                 }
             }
             let order = Order {
                 placed_at: at,
                 promised_by,
-                channel,
-                region,
-                warehouse,
+                channel: names.share(&channel),
+                region: names.share(&region),
+                warehouse: names.share(&warehouse),
                 total_units: units.iter().map(|(_, n)| n).sum(),
-                units,
+                units: units.into_boxed_slice(),
                 carrier: None,
                 shipped: false,
                 delivered: false,
@@ -81,7 +84,7 @@ pub(crate) fn apply(state: &mut State, event: Event) {
                 &backlog_keys(&order),
                 Delta::Gauge(1),
             );
-            orders.insert(order_id, at, order);
+            orders.insert(&order_id, at, order);
         }
         EventBody::OrderCancelled { order_id } => match orders.get_mut(&order_id) {
             None => counters.unmatched += 1,
@@ -110,7 +113,7 @@ pub(crate) fn apply(state: &mut State, event: Event) {
             Some(order) if order.shipped => counters.semantic_duplicates += 1,
             Some(order) => {
                 order.shipped = true;
-                order.carrier = Some(carrier);
+                order.carrier = Some(names.share(&carrier));
                 leave_backlog(kpis, at, order);
             }
         },
@@ -135,7 +138,7 @@ pub(crate) fn apply(state: &mut State, event: Event) {
             };
             // An unmatched defect still counts for global and sku (section 5).
             let warehouse = match orders.get_mut(&order_id) {
-                Some(order) => Some(order.warehouse.as_str()),
+                Some(order) => Some(&*order.warehouse),
                 None => {
                     counters.unmatched += 1;
                     None
@@ -161,7 +164,7 @@ pub(crate) fn apply(state: &mut State, event: Event) {
             }
             let ticket = Ticket {
                 opened_at: at,
-                category,
+                category: names.share(&category),
                 priority,
                 responded: false,
                 resolved: false,
@@ -172,7 +175,7 @@ pub(crate) fn apply(state: &mut State, event: Event) {
                 &ticket_keys(&ticket),
                 Delta::Gauge(1),
             );
-            tickets.insert(ticket_id, at, ticket);
+            tickets.insert(&ticket_id, at, ticket);
         }
         EventBody::TicketFirstResponse { ticket_id } => match tickets.get_mut(&ticket_id) {
             None => counters.unmatched += 1,
@@ -227,9 +230,9 @@ fn claim(
 fn deliver(kpis: &mut KpiState, at: Nanos, order: &Order) {
     let keys = ScopeKeys {
         global: true,
-        warehouse: Some(&order.warehouse),
-        region: Some(&order.region),
-        channel: Some(&order.channel),
+        warehouse: Some(&*order.warehouse),
+        region: Some(&*order.region),
+        channel: Some(&*order.channel),
         carrier: order.carrier.as_deref(),
         ..ScopeKeys::default()
     };
@@ -251,7 +254,7 @@ fn deliver(kpis: &mut KpiState, at: Nanos, order: &Order) {
     );
     let units = ScopeKeys {
         global: true,
-        warehouse: Some(&order.warehouse),
+        warehouse: Some(&*order.warehouse),
         ..ScopeKeys::default()
     };
     kpis.contribute(
@@ -320,8 +323,8 @@ pub(crate) fn forget_ticket(kpis: &mut KpiState, now: Nanos, ticket: &Ticket) {
 fn sales_keys(order: &Order) -> ScopeKeys<'_> {
     ScopeKeys {
         global: true,
-        channel: Some(&order.channel),
-        region: Some(&order.region),
+        channel: Some(&*order.channel),
+        region: Some(&*order.region),
         ..ScopeKeys::default()
     }
 }
@@ -329,7 +332,7 @@ fn sales_keys(order: &Order) -> ScopeKeys<'_> {
 fn backlog_keys(order: &Order) -> ScopeKeys<'_> {
     ScopeKeys {
         global: true,
-        warehouse: Some(&order.warehouse),
+        warehouse: Some(&*order.warehouse),
         ..ScopeKeys::default()
     }
 }
@@ -337,7 +340,7 @@ fn backlog_keys(order: &Order) -> ScopeKeys<'_> {
 fn ticket_keys(ticket: &Ticket) -> ScopeKeys<'_> {
     ScopeKeys {
         global: true,
-        category: Some(&ticket.category),
+        category: Some(&*ticket.category),
         priority: Some(ticket.priority.as_str()),
         ..ScopeKeys::default()
     }

@@ -12,7 +12,7 @@ use tripgate_model::snapshot::{TickSnapshot, WindowSpec};
 use tripgate_model::{Event, Nanos};
 
 use crate::apply::apply;
-use crate::entities::{Order, Registry, Ticket};
+use crate::entities::{Names, Order, Registry, Ticket};
 use crate::kpis::KpiState;
 
 /// What happened to an offered event.
@@ -80,6 +80,9 @@ pub(crate) struct State {
     pub tickets: Registry<Ticket>,
     pub kpis: KpiState,
     pub counters: Counters,
+    /// Not saved: a restored engine starts sharing names afresh.
+    #[serde(skip)]
+    pub names: Names,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -127,6 +130,7 @@ impl Aggregator {
                 tickets: Registry::new(ttl),
                 kpis: KpiState::new(tick, pipeline.max_keys, specs),
                 counters: Counters::default(),
+                names: Names::default(),
             },
         }
     }

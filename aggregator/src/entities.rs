@@ -1,7 +1,8 @@
 //! Orders and tickets known to the join (contract section 4), forgotten
 //! `order_ttl` after they were placed or opened.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use foldhash::fast::RandomState;
 
@@ -11,14 +12,16 @@ use tripgate_model::{Nanos, Priority};
 pub struct Order {
     pub placed_at: Nanos,
     pub promised_by: Nanos,
-    pub channel: String,
-    pub region: String,
-    pub warehouse: String,
+    /// Dimension values are shared through [`Names`]: a million open orders
+    /// hold a handful of channels, regions and warehouses, not a million copies.
+    pub channel: Arc<str>,
+    pub region: Arc<str>,
+    pub warehouse: Arc<str>,
     /// Units per SKU, in order of first appearance in the lines.
-    pub units: Vec<(String, u64)>,
+    pub units: Box<[(Arc<str>, u64)]>,
     pub total_units: u64,
     /// Carrier of the first `shipped` (event time).
-    pub carrier: Option<String>,
+    pub carrier: Option<Arc<str>>,
     pub shipped: bool,
     pub delivered: bool,
     pub cancelled: bool,
@@ -29,7 +32,7 @@ pub struct Order {
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Ticket {
     pub opened_at: Nanos,
-    pub category: String,
+    pub category: Arc<str>,
     pub priority: Priority,
     pub responded: bool,
     pub resolved: bool,
@@ -40,8 +43,9 @@ pub struct Ticket {
 /// and a FIFO queue is enough.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Registry<T> {
-    live: HashMap<String, T, RandomState>,
-    expiry: VecDeque<(Nanos, String)>,
+    /// Ids are shared with the expiry queue: one allocation per entity.
+    live: HashMap<Arc<str>, T, RandomState>,
+    expiry: VecDeque<(Nanos, Arc<str>)>,
     ttl: Nanos,
 }
 
@@ -62,7 +66,8 @@ impl<T> Registry<T> {
         self.live.contains_key(id)
     }
 
-    pub fn insert(&mut self, id: String, created_at: Nanos, entity: T) {
+    pub fn insert(&mut self, id: &str, created_at: Nanos, entity: T) {
+        let id: Arc<str> = Arc::from(id);
         self.expiry
             .push_back((created_at.saturating_add(self.ttl), id.clone()));
         self.live.insert(id, entity);
@@ -84,5 +89,32 @@ impl<T> Registry<T> {
 
     pub fn len(&self) -> usize {
         self.live.len()
+    }
+}
+
+/// Dimension values (channels, regions, warehouses, carriers, SKUs,
+/// categories) shared by the orders and tickets that name them.
+#[derive(Debug, Default)]
+pub struct Names {
+    shared: HashSet<Arc<str>, RandomState>,
+    /// Past this many names, those no entity holds any more are dropped, so
+    /// a stream of one-off SKUs cannot grow the set without bound.
+    prune_at: usize,
+}
+
+impl Names {
+    const MIN_PRUNE_AT: usize = 4096;
+
+    pub fn share(&mut self, name: &str) -> Arc<str> {
+        if let Some(shared) = self.shared.get(name) {
+            return shared.clone();
+        }
+        if self.shared.len() >= self.prune_at {
+            self.shared.retain(|name| Arc::strong_count(name) > 1);
+            self.prune_at = (2 * self.shared.len()).max(Names::MIN_PRUNE_AT);
+        }
+        let shared: Arc<str> = Arc::from(name);
+        self.shared.insert(shared.clone());
+        shared
     }
 }

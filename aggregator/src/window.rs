@@ -7,6 +7,8 @@
 //! sketch bucket counts), so sliding never accumulates rounding error, and
 //! buckets from several partitions can be merged by addition.
 
+use std::collections::VecDeque;
+
 use crate::sketch::Sketch;
 
 /// What a bucket or window holds.
@@ -64,27 +66,30 @@ pub struct WindowShape {
     pub offset: i64,
 }
 
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-struct Slot<A> {
-    /// The absolute bucket this slot holds; a slot whose index differs from
-    /// the one asked for is stale and reads as empty.
-    bucket: i64,
-    totals: A,
-}
-
 /// The buckets and running windows of one key.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct KeyWindows<A> {
-    ring: Vec<Slot<A>>,
+    /// Only the buckets that hold data, oldest first, and only while some
+    /// window may still read them: memory follows the data, not the window
+    /// length (a 9-day baseline at a 1-minute tick would otherwise cost
+    /// 12,962 buckets for every key, most of them empty).
+    buckets: VecDeque<(i64, A)>,
     running: Vec<A>,
     last_data_bucket: i64,
+}
+
+/// The totals of `bucket`, if it holds data.
+fn read<A>(buckets: &VecDeque<(i64, A)>, bucket: i64) -> Option<&A> {
+    buckets
+        .binary_search_by_key(&bucket, |(index, _)| *index)
+        .ok()
+        .map(|position| &buckets[position].1)
 }
 
 /// All keys of one (KPI, scope) and the windows kept for them.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Windows<A> {
     shapes: Vec<WindowShape>,
-    ring_len: i64,
     /// After this many closes past its last data a key's windows are all
     /// empty and it is skipped.
     horizon: i64,
@@ -101,7 +106,6 @@ impl<A: Accumulator> Windows<A> {
             + 1;
         Windows {
             shapes,
-            ring_len: horizon + 1,
             horizon,
             keys: Vec::new(),
         }
@@ -112,56 +116,70 @@ impl<A: Accumulator> Windows<A> {
         let key = key as usize;
         while self.keys.len() <= key {
             self.keys.push(KeyWindows {
-                ring: vec![
-                    Slot {
-                        bucket: i64::MIN,
-                        totals: A::default()
-                    };
-                    self.ring_len as usize
-                ],
+                buckets: VecDeque::new(),
                 running: vec![A::default(); self.shapes.len()],
                 last_data_bucket: i64::MIN,
             });
         }
-        let ring_len = self.ring_len;
         let windows = &mut self.keys[key];
         windows.last_data_bucket = windows.last_data_bucket.max(bucket);
-        let slot = &mut windows.ring[bucket.rem_euclid(ring_len) as usize];
-        if slot.bucket != bucket {
-            slot.bucket = bucket;
-            slot.totals = A::default();
-        }
-        &mut slot.totals
+        let buckets = &mut windows.buckets;
+        // Events arrive in event-time order, so the newest bucket is the usual one.
+        let position = match buckets.back() {
+            Some((newest, _)) if *newest == bucket => buckets.len() - 1,
+            Some((newest, _)) if *newest > bucket => {
+                match buckets.binary_search_by_key(&bucket, |(index, _)| *index) {
+                    Ok(position) => position,
+                    Err(position) => {
+                        buckets.insert(position, (bucket, A::default()));
+                        position
+                    }
+                }
+            }
+            _ => {
+                buckets.push_back((bucket, A::default()));
+                buckets.len() - 1
+            }
+        };
+        &mut buckets[position].1
     }
 
     /// Slides every window to end at tick index `tick_index` (the tick at
     /// `tick_index × tick`), whose bucket `tick_index - 1` is now complete.
     /// Calls `visit(key, shape position, totals)` for keys whose window holds data.
     pub fn close(&mut self, tick_index: i64, mut visit: impl FnMut(u32, usize, &A)) {
-        let ring_len = self.ring_len;
         for (key, windows) in self.keys.iter_mut().enumerate() {
             if windows.last_data_bucket == i64::MIN
                 || tick_index > windows.last_data_bucket + self.horizon
             {
+                if windows.buckets.capacity() > 0 {
+                    // Idle past every window: every bucket has left.
+                    windows.buckets = VecDeque::new();
+                }
                 continue;
             }
+            let KeyWindows {
+                buckets, running, ..
+            } = windows;
             for (position, shape) in self.shapes.iter().enumerate() {
                 let entering = tick_index - shape.offset - 1;
                 let leaving = entering - shape.length;
-                let read = |bucket: i64| {
-                    let slot = &windows.ring[bucket.rem_euclid(ring_len) as usize];
-                    (slot.bucket == bucket).then_some(&slot.totals)
-                };
-                let entering_totals = read(entering).cloned();
-                let leaving_totals = read(leaving).cloned();
-                let running = &mut windows.running[position];
-                if let Some(totals) = entering_totals {
-                    running.add(&totals);
+                let running = &mut running[position];
+                if let Some(totals) = read(buckets, entering) {
+                    running.add(totals);
                 }
-                if let Some(totals) = leaving_totals {
-                    running.subtract(&totals);
+                if let Some(totals) = read(buckets, leaving) {
+                    running.subtract(totals);
                 }
                 visit(key as u32, position, running);
+            }
+            // No later close reads a bucket this old (the oldest read is
+            // `tick_index + 1 - horizon`).
+            while buckets
+                .front()
+                .is_some_and(|(bucket, _)| *bucket <= tick_index - self.horizon)
+            {
+                buckets.pop_front();
             }
         }
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use tripgate_aggregator::{Admission, Aggregator, Counters};
 use tripgate_alerter::{Alerter, AlerterState, Outcome};
-use tripgate_model::config::Config;
+use tripgate_model::config::{Config, Pipeline};
 use tripgate_model::{Event, Nanos, RejectReason, Rejection, TickSnapshot, WindowSpec};
 
 /// What happened to one input message.
@@ -35,6 +35,8 @@ struct EngineState {
 
 pub struct Engine {
     max_event_bytes: usize,
+    /// The settings the aggregator was built with (reload must keep them).
+    pipeline: Pipeline,
     aggregator: Aggregator,
     alerter: Alerter,
     pub stats: EngineStats,
@@ -55,6 +57,7 @@ impl Engine {
         let aggregator = Aggregator::new(&config.pipeline, alerter.window_specs());
         Engine {
             max_event_bytes: config.pipeline.max_event_bytes,
+            pipeline: config.pipeline.clone(),
             aggregator,
             alerter,
             stats: EngineStats::default(),
@@ -81,6 +84,27 @@ impl Engine {
         engine.alerter.import_state(state.alerter);
         engine.stats = state.stats;
         Ok(engine)
+    }
+
+    /// Switches to a reloaded config in place: breakers of the rules named
+    /// in `keep` (unchanged definitions) carry on, others start over. The
+    /// windows are the aggregator's state, so a config that changes them
+    /// (or the pipeline settings) is refused: that needs a restart.
+    pub fn reconfigure(&mut self, config: &Config, keep: &[String]) -> Result<(), String> {
+        let alerter = Alerter::new(config);
+        if alerter.window_specs() != self.alerter.window_specs() {
+            return Err("the new rules need different KPI windows; restart to apply them".into());
+        }
+        let settings = |pipeline: &Pipeline| serde_json::to_value(pipeline).ok();
+        if settings(&config.pipeline) != settings(&self.pipeline) {
+            return Err("the [pipeline] settings changed; restart to apply them".into());
+        }
+        let mut state = self.alerter.export_state();
+        state.rules.retain(|(name, _)| keep.contains(name));
+        let mut alerter = alerter;
+        alerter.import_state(state);
+        self.alerter = alerter;
+        Ok(())
     }
 
     pub fn specs(&self) -> &[WindowSpec] {

@@ -2,6 +2,7 @@
 //! the command line, loads the config and wires the stages.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod backtest;
 mod demo;
 mod engine;
@@ -84,6 +85,9 @@ enum Command {
         /// The whsec_ secret for --webhook-url.
         #[arg(long, env = "TRIPGATE_DEMO_WEBHOOK_SECRET")]
         webhook_secret: Option<String>,
+        /// The outbox journal (JSON Lines); undelivered messages survive a restart in it.
+        #[arg(long)]
+        outbox: Option<PathBuf>,
     },
     /// Run live on Kafka: consume the input topics, checkpoint state in Kafka, alert, serve /metrics.
     #[command(
@@ -207,8 +211,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Demo { config, seconds, hours, seed, slack_url, webhook_url, webhook_secret } => {
-            let options = demo::DemoOptions { config, seconds, hours, seed, slack_url, webhook_url, webhook_secret };
+        Command::Demo { config, seconds, hours, seed, slack_url, webhook_url, webhook_secret, outbox } => {
+            let options = demo::DemoOptions { config, seconds, hours, seed, slack_url, webhook_url, webhook_secret, outbox };
             tokio::runtime::Runtime::new()?.block_on(demo::run(options))
         }
         Command::Run { config, out } => {

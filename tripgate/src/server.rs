@@ -16,6 +16,7 @@ use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::admin::{self, Admin};
 use crate::status::{render, StatusBoard};
 
 /// Readiness as the run loop sees it.
@@ -66,6 +67,16 @@ pub async fn start(
     endpoints: Arc<Endpoints>,
     shutdown: CancellationToken,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    start_with_admin(listen, endpoints, None, shutdown).await
+}
+
+/// Like `start`, also serving the admin API (`/api/v1/...`, `/-/reload`).
+pub async fn start_with_admin(
+    listen: &str,
+    endpoints: Arc<Endpoints>,
+    admin: Option<Arc<Admin>>,
+    shutdown: CancellationToken,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
     let task = tokio::spawn(async move {
@@ -74,12 +85,20 @@ pub async fn start(
                 _ = shutdown.cancelled() => break,
                 accepted = listener.accept() => accepted,
             };
-            let Ok((stream, _)) = accepted else { continue };
+            let Ok((stream, peer)) = accepted else { continue };
             let endpoints = endpoints.clone();
+            let admin = admin.clone();
             tokio::spawn(async move {
-                let service = service_fn(move |request| {
+                let service = service_fn(move |request: Request<Incoming>| {
                     let endpoints = endpoints.clone();
-                    async move { Ok::<_, Infallible>(route(&endpoints, &request)) }
+                    let admin = admin.clone();
+                    async move {
+                        let path = request.uri().path();
+                        if let Some(admin) = admin.filter(|_| path.starts_with("/api/v1/") || path == "/-/reload") {
+                            return Ok::<_, Infallible>(admin::handle(admin, request, Some(peer)).await);
+                        }
+                        Ok::<_, Infallible>(route(&endpoints, &request))
+                    }
                 });
                 if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
                     tracing::debug!(%error, "http connection ended with an error");

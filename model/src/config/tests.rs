@@ -1,3 +1,5 @@
+#![allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error, which is large by design.
+
 use super::*;
 
 const TINY: &str = include_str!("../../../config/examples/tiny.toml");

@@ -15,13 +15,16 @@ use rand::RngCore;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tripgate_alerter::metrics::AlerterMetrics;
-use tripgate_alerter::notify::Dispatcher;
+use tripgate_alerter::actions::ActionController;
+use tripgate_alerter::notify::{Dispatcher, Outbox, Outgoing};
 use tripgate_alerter::{Alerter, Outcome};
 use tripgate_model::config::{Config, NotifierConfig, Sensitive, DEMO_TOML};
 use tripgate_model::time::parse_rfc3339;
-use tripgate_model::{Notification, Span};
+use tripgate_model::Span;
 use tripgate_simulator::{Business, Controls, Scenario};
 
+use crate::admin::reload::{self, ReloadReport};
+use crate::admin::{Admin, ReloadRequest};
 use crate::engine::Engine;
 use crate::metrics::PipelineMetrics;
 use crate::server::{self, Endpoints, Health};
@@ -42,6 +45,8 @@ pub struct DemoOptions {
     /// Also post every transition to this webhook, signed with `webhook_secret`.
     pub webhook_url: Option<String>,
     pub webhook_secret: Option<String>,
+    /// Where the outbox journal lives (default: a file in the temp folder).
+    pub outbox: Option<PathBuf>,
 }
 
 pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
@@ -49,7 +54,15 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let (log, mut story) = mpsc::channel::<String>(1024);
     let secret = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(random_key()));
     let acquisition = receiver::start(&secret, controls.clone(), log.clone()).await?;
-    let config = demo_config(&options, &secret, &format!("http://{acquisition}/hooks/tripgate"))?;
+    let acquisition_url = format!("http://{acquisition}/hooks/tripgate");
+    let mut config = demo_config(&options, &secret, &acquisition_url)?;
+    // Without a configured token the demo makes one up and prints it, so
+    // the admin API is never open without authentication.
+    let token = match &config.admin.token {
+        Some(token) => token.clone(),
+        None => Sensitive(hex(&random_key()[..16])),
+    };
+    config.admin.token = Some(token.clone());
 
     let shutdown = CancellationToken::new();
     let registry = prometheus::Registry::new();
@@ -58,19 +71,25 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let health = Arc::new(Health::default());
     let status = Arc::new(StatusBoard::new("demo", &config, &registry)?);
     let endpoints = Arc::new(Endpoints { registry, health: health.clone(), status: status.clone() });
-    let (metrics_address, server_task) = server::start(&config.server.listen, endpoints, shutdown.clone())
+
+    let outbox_path = options.outbox.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("tripgate-demo-outbox-{}.jsonl", std::process::id())));
+    let outbox = Arc::new(Outbox::open_file(&outbox_path).with_context(|| format!("cannot open the outbox {}", outbox_path.display()))?);
+    let dispatcher = Dispatcher::from_config(&config.notifiers)?;
+    let mut delivery_stats = dispatcher.stats();
+    let mut delivery = dispatcher.start(outbox.clone());
+    let (reload_requests, mut reloads) = mpsc::channel::<ReloadRequest>(1);
+    let admin = Arc::new(Admin::new(&config, ActionController::new(&config), outbox.clone(), delivery_stats.clone(), Some(reload_requests)));
+    let (metrics_address, server_task) = server::start_with_admin(&config.server.listen, endpoints, Some(admin.clone()), shutdown.clone())
         .await
         .with_context(|| format!("cannot listen on {} (set TRIPGATE__SERVER__LISTEN)", config.server.listen))?;
     health.set_ready(true);
-
-    let dispatcher = Dispatcher::from_config(&config.notifiers)?;
-    let delivery_stats = dispatcher.stats();
-    let (notifications, queued) = mpsc::channel::<Notification>(1024);
-    let dispatch_task = dispatcher.spawn(queued);
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
 
     println!("tripgate demo: a growing shop, {} simulated hours in {} s", options.hours, options.seconds);
     println!("  status page:        http://{metrics_address}/");
     println!("  metrics:            http://{metrics_address}/metrics");
+    println!("  admin api:          http://{metrics_address}/api/v1/actions (Authorization: Bearer {})", token.expose());
+    println!("  outbox journal:     {}", outbox_path.display());
     println!("  acquisition system: http://{acquisition}/hooks/tripgate (verifies signatures, obeys actions)");
     println!();
 
@@ -84,15 +103,43 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let mut next_status = start;
     let mut transitions = 0u64;
     for step in 1..=steps {
-        tokio::select! {
-            _ = ticker.tick() => {}
+        let reload_by = tokio::select! {
+            _ = ticker.tick() => None,
             _ = tokio::signal::ctrl_c() => break,
+            _ = hangups.recv() => Some((String::from("sighup"), None)),
+            Some(request) = reloads.recv() => Some((request.who, Some(request.reply))),
+        };
+        if let Some((who, reply)) = reload_by {
+            let result = reload_config(&options, &secret, &acquisition_url, &token, &admin, &mut engine, &config);
+            let answer = match result {
+                Ok((new_config, report, released)) => {
+                    enqueue_all(&outbox, released);
+                    delivery.stop().await;
+                    let dispatcher = Dispatcher::from_config(&new_config.notifiers)?;
+                    delivery_stats = dispatcher.stats();
+                    admin.set_stats(delivery_stats.clone());
+                    delivery = dispatcher.start(outbox.clone());
+                    config = new_config;
+                    println!("{}  config reloaded by {who}: {report}", clock(start, business_now(start, step, step_nanos)));
+                    Ok(report)
+                }
+                Err(problem) => {
+                    tracing::warn!(who = %who, error = %problem, "config reload rejected; the old config keeps running");
+                    println!("config reload by {who} rejected: {problem}");
+                    Err(problem)
+                }
+            };
+            if let Some(reply) = reply {
+                let _ = reply.send(answer);
+            }
+            continue;
         }
-        let now = start + step as i64 * step_nanos;
+        let now = business_now(start, step, step_nanos);
         let current_controls = controls.lock().expect("controls lock").clone();
         let mut outgoing = Vec::new();
         for line in business.advance(now, &current_controls) {
             engine.ingest(line.as_bytes());
+            let watermark = engine.watermark();
             engine.advance(|snapshot, outcome, alerter| {
                 alerter_metrics.observe(&specs, snapshot, outcome, alerter);
                 status.observe(snapshot.tick, outcome, alerter);
@@ -100,17 +147,14 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
                     println!("{line}");
                 }
                 transitions += (outcome.transitions.len() + outcome.gates.len()) as u64;
-                outgoing.extend(outcome.transitions.iter().map(|t| t.notification()));
-                outgoing.extend(outcome.gates.iter().map(|g| g.notification()));
+                outgoing.extend(admin.on_tick(snapshot.tick, outcome, alerter, watermark));
             });
         }
+        // Leases are renewed (and release steps taken) between ticks too.
+        outgoing.extend(admin.poll(now));
         pipeline_metrics.observe(&engine);
         pipeline_metrics.observe_deliveries(&delivery_stats);
-        for notification in outgoing {
-            if !notification.notify.is_empty() {
-                notifications.send(notification).await.context("notification dispatcher stopped")?;
-            }
-        }
+        enqueue_all(&outbox, outgoing);
         while let Ok(line) = story.try_recv() {
             println!("{}  {line}", clock(start, now));
         }
@@ -119,16 +163,58 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
             next_status += 30 * NANOS_PER_MINUTE;
         }
     }
-    drop(notifications);
-    let _ = tokio::time::timeout(Duration::from_secs(5), dispatch_task).await;
+    delivery.drain(Duration::from_secs(5)).await;
     while let Ok(line) = story.try_recv() {
         println!("{line}");
     }
     println!();
-    println!("{transitions} transitions; deliveries: {:?}", delivery_stats.snapshot());
+    println!(
+        "{transitions} transitions; deliveries: {:?}; {} still pending in the outbox",
+        delivery_stats.snapshot(),
+        outbox.pending_count()
+    );
     shutdown.cancel();
     let _ = server_task.await;
     Ok(())
+}
+
+fn business_now(start: i64, step: u64, step_nanos: i64) -> i64 {
+    start + step as i64 * step_nanos
+}
+
+/// Queues messages durably; the journal fsyncs, so off the async threads.
+fn enqueue_all(outbox: &Outbox, messages: Vec<Outgoing>) {
+    tokio::task::block_in_place(|| {
+        for message in messages {
+            if let Err(error) = outbox.enqueue(message) {
+                tracing::error!(%error, "cannot queue a message");
+            }
+        }
+    });
+}
+
+/// Loads the config files again over the demo rules and applies them.
+#[allow(clippy::too_many_arguments)]
+fn reload_config(
+    options: &DemoOptions,
+    secret: &str,
+    acquisition_url: &str,
+    token: &Sensitive,
+    admin: &Admin,
+    engine: &mut Engine,
+    old: &Config,
+) -> Result<(Config, ReloadReport, Vec<Outgoing>), String> {
+    let mut new = demo_config(options, secret, acquisition_url).map_err(|error| format!("{error:#}"))?;
+    if new.admin.token.is_none() {
+        new.admin.token = Some(token.clone());
+    }
+    let (report, released) = reload::apply(admin, engine, old, &new)?;
+    reload::park_orphans(admin, &new);
+    Ok((new, report, released))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The demo rules, the user's files over them, and the notifiers pointed

@@ -1,8 +1,8 @@
 //! The demo's acquisition system: a real HTTP receiver that checks the
-//! Standard Webhooks signature of every request and obeys the actions in it,
-//! as an ad-spend throttle would. It is the other end of the closed loop.
+//! Standard Webhooks signature of every request and obeys the action layer's
+//! messages (newest sequence wins), as an ad-spend throttle would. It is the other end of the closed loop.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -17,20 +17,14 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tripgate_alerter::notify::WebhookSigner;
+use tripgate_model::{ActionMessage, ActionState};
 use tripgate_simulator::Controls;
 
-/// The parts of a webhook body the acquisition system acts on.
+/// A transition's body, acknowledged but not acted on.
 #[derive(Deserialize)]
 struct Body {
-    key: Option<String>,
-    actions: Vec<ActionBody>,
-}
-
-#[derive(Deserialize)]
-struct ActionBody {
-    name: String,
-    level: f64,
-    state: String,
+    #[allow(dead_code)] // read only to tell a transition from garbage
+    actions: Vec<serde_json::Value>,
 }
 
 struct Receiver {
@@ -38,6 +32,9 @@ struct Receiver {
     controls: Arc<Mutex<Controls>>,
     /// Ids already applied: a retried delivery must not apply twice.
     applied: Mutex<HashSet<String>>,
+    /// The newest action message sequence per (rule or gate, key, action):
+    /// an older message arriving late must not undo a newer one.
+    latest: Mutex<HashMap<(String, String, String), u64>>,
     /// What the receiver did, for the demo's story.
     log: mpsc::Sender<String>,
 }
@@ -49,7 +46,7 @@ pub async fn start(
     log: mpsc::Sender<String>,
 ) -> anyhow::Result<SocketAddr> {
     let signer = WebhookSigner::from_secret("acquisition-system", secret)?;
-    let receiver = Arc::new(Receiver { signer, controls, applied: Mutex::new(HashSet::new()), log });
+    let receiver = Arc::new(Receiver { signer, controls, applied: Mutex::new(HashSet::new()), latest: Mutex::new(HashMap::new()), log });
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     tokio::spawn(async move {
@@ -88,35 +85,55 @@ impl Receiver {
         if !self.applied.lock().expect("receiver lock").insert(id.clone()) {
             return reply(StatusCode::OK, "already applied");
         }
-        let Ok(body) = serde_json::from_slice::<Body>(&body) else {
-            return reply(StatusCode::BAD_REQUEST, "unexpected body");
+        // Transitions are the record of what the breakers did; actions are
+        // obeyed from the action layer's messages, which carry leases,
+        // release steps and operator overrides (docs/RECEIVERS.md).
+        let Ok(message) = serde_json::from_slice::<ActionMessage>(&body) else {
+            return match serde_json::from_slice::<Body>(&body) {
+                Ok(_) => reply(StatusCode::OK, "noted"),
+                Err(_) => reply(StatusCode::BAD_REQUEST, "unexpected body"),
+            };
         };
+        let source = message.rule.clone().or(message.gate.clone()).unwrap_or_default();
+        let slot = (source, message.key.clone(), message.action.clone());
+        {
+            let mut latest = self.latest.lock().expect("receiver lock");
+            if latest.get(&slot).is_some_and(|seen| *seen >= message.sequence) {
+                return reply(StatusCode::OK, "stale, ignored");
+            }
+            latest.insert(slot, message.sequence);
+        }
+        let engaged = message.state == ActionState::Engaged;
         let mut done = Vec::new();
         {
             let mut controls = self.controls.lock().expect("controls lock");
-            for action in &body.actions {
-                let engaged = action.state == "engaged";
-                match action.name.as_str() {
-                    "throttle_acquisition" => {
-                        controls.acquisition_throttle = if engaged { action.level } else { 0.0 };
-                        done.push(format!("ad spend throttled to {:.0}%", controls.acquisition_throttle * 100.0));
+            match message.action.as_str() {
+                "throttle_acquisition" => {
+                    let level = if engaged { message.level } else { 0.0 };
+                    if (controls.acquisition_throttle - level).abs() > 1e-9 {
+                        controls.acquisition_throttle = level;
+                        done.push(format!("ad spend throttled to {:.0}%", level * 100.0));
                     }
-                    "pause_sku_expansion" => {
-                        let Some(sku) = &body.key else { continue };
-                        if engaged {
-                            controls.paused_skus.insert(sku.clone());
-                            done.push(format!("{sku} paused"));
-                        } else {
-                            controls.paused_skus.remove(sku);
-                            done.push(format!("{sku} selling again"));
-                        }
-                    }
-                    "add_fulfillment_lanes" => {
-                        controls.extra_capacity = if engaged { 1.5 } else { 1.0 };
-                        done.push(format!("fulfillment capacity x{:.1}", controls.extra_capacity));
-                    }
-                    other => done.push(format!("{other} {}", action.state)),
                 }
+                "pause_sku_expansion" => {
+                    let sku = &message.key;
+                    if engaged && controls.paused_skus.insert(sku.clone()) {
+                        done.push(format!("{sku} paused"));
+                    } else if !engaged && controls.paused_skus.remove(sku) {
+                        done.push(format!("{sku} selling again"));
+                    }
+                }
+                "add_fulfillment_lanes" => {
+                    let capacity = if engaged { 1.5 } else { 1.0 };
+                    if (controls.extra_capacity - capacity).abs() > 1e-9 {
+                        controls.extra_capacity = capacity;
+                        done.push(format!("fulfillment capacity x{capacity:.1}"));
+                    }
+                }
+                other if !message.reason.is_routine() => {
+                    done.push(format!("{other} {}", if engaged { "engaged" } else { "released" }))
+                }
+                _ => {}
             }
         }
         if !done.is_empty() {

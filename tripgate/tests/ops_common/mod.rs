@@ -151,11 +151,13 @@ pub fn free_port() -> u16 {
 
 /// Headless Chromium: the page's DOM after load, and a PNG of it.
 pub fn chromium_dom(chromium: &Path, url: &str) -> String {
-    let output = chromium_command(chromium)
+    let (mut command, profile) = chromium_command(chromium);
+    let output = command
         .arg("--dump-dom")
         .arg(url)
         .output()
         .expect("run chromium");
+    let _ = std::fs::remove_dir_all(profile);
     assert!(
         output.status.success(),
         "chromium --dump-dom failed: {}",
@@ -165,12 +167,14 @@ pub fn chromium_dom(chromium: &Path, url: &str) -> String {
 }
 
 pub fn chromium_screenshot(chromium: &Path, url: &str, png: &Path, height: u32) {
-    let output = chromium_command(chromium)
+    let (mut command, profile) = chromium_command(chromium);
+    let output = command
         .arg(format!("--screenshot={}", png.display()))
         .arg(format!("--window-size=1280,{height}"))
         .arg(url)
         .output()
         .expect("run chromium");
+    let _ = std::fs::remove_dir_all(profile);
     assert!(
         output.status.success() && png.exists(),
         "chromium --screenshot failed: {}",
@@ -178,8 +182,13 @@ pub fn chromium_screenshot(chromium: &Path, url: &str, png: &Path, height: u32) 
     );
 }
 
-fn chromium_command(chromium: &Path) -> Command {
-    let profile = std::env::temp_dir().join(format!("tripgate-chromium-{}", std::process::id()));
+/// The command and the throwaway profile directory it uses.
+fn chromium_command(chromium: &Path) -> (Command, PathBuf) {
+    // A profile per run: two Chromiums sharing one would wait on its lock.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let profile =
+        std::env::temp_dir().join(format!("tripgate-chromium-{}-{run}", std::process::id()));
     let mut command = Command::new(chromium);
     // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
     command.args([
@@ -191,7 +200,7 @@ fn chromium_command(chromium: &Path) -> Command {
     ]);
     command.arg(format!("--user-data-dir={}", profile.display()));
     command.stdin(Stdio::null());
-    command
+    (command, profile)
 }
 
 /// Text content of an HTML fragment, tags dropped and entities of `escape` undone:
