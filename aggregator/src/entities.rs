@@ -44,7 +44,10 @@ pub struct Ticket {
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Registry<T> {
     /// Ids are shared with the expiry queue: one allocation per entity.
-    live: HashMap<Arc<str>, T, RandomState>,
+    /// Entities are boxed so the table's slots stay small: a hash table is
+    /// up to half empty, and with a million open orders those empty slots
+    /// would otherwise cost more than the orders.
+    live: HashMap<Arc<str>, Box<T>, RandomState>,
     expiry: VecDeque<(Nanos, Arc<str>)>,
     ttl: Nanos,
 }
@@ -59,7 +62,7 @@ impl<T> Registry<T> {
     }
 
     pub fn get_mut(&mut self, id: &str) -> Option<&mut T> {
-        self.live.get_mut(id)
+        self.live.get_mut(id).map(|entity| &mut **entity)
     }
 
     pub fn contains(&self, id: &str) -> bool {
@@ -70,7 +73,7 @@ impl<T> Registry<T> {
         let id: Arc<str> = Arc::from(id);
         self.expiry
             .push_back((created_at.saturating_add(self.ttl), id.clone()));
-        self.live.insert(id, entity);
+        self.live.insert(id, Box::new(entity));
     }
 
     /// Forgets every entity whose lifetime ended at or before `now`
@@ -82,7 +85,7 @@ impl<T> Registry<T> {
             }
             let (_, id) = self.expiry.pop_front().expect("front exists");
             if let Some(entity) = self.live.remove(&id) {
-                forget(entity);
+                forget(*entity);
             }
         }
     }

@@ -16,7 +16,9 @@ const MINUTE: Duration = Duration::from_secs(60);
 
 fn enqueue(outbox: &Outbox, versions: std::ops::RangeInclusive<u64>, notify: &[&str]) {
     for version in versions {
-        outbox.enqueue(Outgoing::Transition(transition(version, notify))).unwrap();
+        outbox
+            .enqueue(Outgoing::Transition(transition(version, notify)))
+            .unwrap();
     }
 }
 
@@ -38,7 +40,10 @@ async fn a_receiver_down_for_ten_minutes_gets_every_transition_once_back() {
     handle.stop().await;
 
     let accepted = receiver.accepted();
-    let ids: Vec<String> = accepted.iter().map(|s| s.header("webhook-id").to_string()).collect();
+    let ids: Vec<String> = accepted
+        .iter()
+        .map(|s| s.header("webhook-id").to_string())
+        .collect();
     let expected: Vec<String> = (1..=6).map(|v| format!("tg_test_{v:04}")).collect();
     assert_eq!(ids, expected, "each transition accepted once, in order");
     assert!(accepted[0].at >= start + 10 * MINUTE);
@@ -47,13 +52,24 @@ async fn a_receiver_down_for_ten_minutes_gets_every_transition_once_back() {
     // between attempts n and n+1 is retry n's backoff, within its jitter
     // bounds, and the last one before recovery is at most the cap apart.
     let mut attempts = receiver.refused_at();
-    assert!(attempts.len() >= 10, "retried throughout the outage: {}", attempts.len());
-    assert!(attempts[0] - start < Duration::from_millis(50), "first attempt at once");
+    assert!(
+        attempts.len() >= 10,
+        "retried throughout the outage: {}",
+        attempts.len()
+    );
+    assert!(
+        attempts[0] - start < Duration::from_millis(50),
+        "first attempt at once"
+    );
     attempts.push(accepted[0].at);
     for (retry, pair) in attempts.windows(2).enumerate() {
         let (low, high) = policy().bounds(retry as u32 + 1);
         let gap = pair[1] - pair[0];
-        assert!(gap >= low && gap <= high + Duration::from_millis(50), "retry {}: {gap:?} not in [{low:?}, {high:?}]", retry + 1);
+        assert!(
+            gap >= low && gap <= high + Duration::from_millis(50),
+            "retry {}: {gap:?} not in [{low:?}, {high:?}]",
+            retry + 1
+        );
     }
 }
 
@@ -64,14 +80,28 @@ async fn retry_after_in_seconds_and_as_a_date_is_never_anticipated() {
     let script_clock = clock;
     let receiver = TestReceiver::start(move |_, index| match index {
         0 | 1 => (429, vec![("retry-after", "7".to_string())]),
-        2 => (503, vec![("retry-after", httpdate::fmt_http_date(script_clock.now() + Duration::from_secs(20)))]),
-        3 => (429, vec![("retry-after", httpdate::fmt_http_date(script_clock.now() + Duration::from_secs(95)))]),
+        2 => (
+            503,
+            vec![(
+                "retry-after",
+                httpdate::fmt_http_date(script_clock.now() + Duration::from_secs(20)),
+            )],
+        ),
+        3 => (
+            429,
+            vec![(
+                "retry-after",
+                httpdate::fmt_http_date(script_clock.now() + Duration::from_secs(95)),
+            )],
+        ),
         _ => (200, vec![]),
     })
     .await;
     let outbox = Arc::new(Outbox::in_memory());
     let notifier = webhook("hook", &receiver.url).with_clock(Arc::new(clock));
-    let handle = Dispatcher::new(vec![notifier]).unwrap().start(outbox.clone());
+    let handle = Dispatcher::new(vec![notifier])
+        .unwrap()
+        .start(outbox.clone());
     enqueue(&outbox, 1..=2, &["hook"]);
     run_until(10 * MINUTE, || outbox.pending_count() == 0).await;
     handle.stop().await;
@@ -80,10 +110,22 @@ async fn retry_after_in_seconds_and_as_a_date_is_never_anticipated() {
     let asked = [7, 7, 20, 95];
     for (index, wait) in asked.iter().enumerate() {
         let gap = seen[index + 1].at - seen[index].at;
-        assert!(gap >= Duration::from_secs(*wait), "request {} came {gap:?} after a Retry-After of {wait}s", index + 1);
+        assert!(
+            gap >= Duration::from_secs(*wait),
+            "request {} came {gap:?} after a Retry-After of {wait}s",
+            index + 1
+        );
     }
-    let ids: BTreeSet<&str> = seen.iter().filter(|s| s.status == 200).map(|s| s.header("webhook-id")).collect();
-    assert_eq!(ids, BTreeSet::from(["tg_test_0001", "tg_test_0002"]), "nothing lost");
+    let ids: BTreeSet<&str> = seen
+        .iter()
+        .filter(|s| s.status == 200)
+        .map(|s| s.header("webhook-id"))
+        .collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from(["tg_test_0001", "tg_test_0002"]),
+        "nothing lost"
+    );
     assert!(seen.iter().all(|s| !s.header("webhook-id").is_empty()));
     let _: SystemTime = clock.now();
 }
@@ -96,7 +138,9 @@ async fn slack_gets_at_most_one_post_a_second_and_a_429_storm_loses_nothing() {
     })
     .await;
     let outbox = Arc::new(Outbox::in_memory());
-    let handle = Dispatcher::new(vec![slack("ops-slack", &receiver.url)]).unwrap().start(outbox.clone());
+    let handle = Dispatcher::new(vec![slack("ops-slack", &receiver.url)])
+        .unwrap()
+        .start(outbox.clone());
     // A burst of 120 transitions, and a trickle while Slack throttles.
     enqueue(&outbox, 1..=120, &["ops-slack"]);
     for version in 121..=140 {
@@ -111,7 +155,10 @@ async fn slack_gets_at_most_one_post_a_second_and_a_429_storm_loses_nothing() {
         let gap = pair[1].at - pair[0].at;
         assert!(gap >= Duration::from_secs(1), "two posts {gap:?} apart");
         if pair[0].status == 429 {
-            assert!(gap >= Duration::from_secs(2), "a post {gap:?} after Retry-After: 2");
+            assert!(
+                gap >= Duration::from_secs(2),
+                "a post {gap:?} after Retry-After: 2"
+            );
         }
     }
     let mut carried = BTreeMap::new();
@@ -125,7 +172,11 @@ async fn slack_gets_at_most_one_post_a_second_and_a_429_storm_loses_nothing() {
     }
     assert_eq!(carried.len(), 140, "every transition reached Slack");
     assert!(carried.values().all(|&n| n == 1), "and each once");
-    assert!(seen.len() < 20, "coalesced into digests: {} posts", seen.len());
+    assert!(
+        seen.len() < 20,
+        "coalesced into digests: {} posts",
+        seen.len()
+    );
 }
 
 #[tokio::test]
@@ -137,7 +188,9 @@ async fn a_crash_between_the_200_and_recording_it_resends_the_same_id() {
         let outbox = Arc::new(Outbox::open_file(&path).unwrap());
         enqueue(&outbox, 1..=2, &["hook"]);
         outbox.simulate_crash_before_recording();
-        let handle = Dispatcher::new(vec![webhook("hook", &receiver.url)]).unwrap().start(outbox.clone());
+        let handle = Dispatcher::new(vec![webhook("hook", &receiver.url)])
+            .unwrap()
+            .start(outbox.clone());
         run_until(Duration::from_secs(10), || !receiver.accepted().is_empty()).await;
         handle.stop().await;
         assert_eq!(outbox.pending_count(), 2, "the delivery was never recorded");
@@ -145,13 +198,27 @@ async fn a_crash_between_the_200_and_recording_it_resends_the_same_id() {
     // The restart: a new outbox from the same journal, a new dispatcher.
     let outbox = Arc::new(Outbox::open_file(&path).unwrap());
     assert_eq!(outbox.pending_count(), 2);
-    let handle = Dispatcher::new(vec![webhook("hook", &receiver.url)]).unwrap().start(outbox.clone());
+    let handle = Dispatcher::new(vec![webhook("hook", &receiver.url)])
+        .unwrap()
+        .start(outbox.clone());
     run_until(Duration::from_secs(10), || outbox.pending_count() == 0).await;
     handle.stop().await;
-    let ids: Vec<String> = receiver.accepted().iter().map(|s| s.header("webhook-id").to_string()).collect();
-    assert_eq!(ids, ["tg_test_0001", "tg_test_0001", "tg_test_0002"], "re-sent with the same id");
+    let ids: Vec<String> = receiver
+        .accepted()
+        .iter()
+        .map(|s| s.header("webhook-id").to_string())
+        .collect();
+    assert_eq!(
+        ids,
+        ["tg_test_0001", "tg_test_0001", "tg_test_0002"],
+        "re-sent with the same id"
+    );
     drop(outbox);
-    assert_eq!(Outbox::open_file(&path).unwrap().pending_count(), 0, "recorded once delivered");
+    assert_eq!(
+        Outbox::open_file(&path).unwrap().pending_count(),
+        0,
+        "recorded once delivered"
+    );
     let _ = std::fs::remove_file(&path);
 }
 
@@ -159,25 +226,40 @@ async fn a_crash_between_the_200_and_recording_it_resends_the_same_id() {
 async fn a_4xx_is_parked_a_410_disables_the_endpoint_and_redirects_are_not_followed() {
     let refusing = TestReceiver::start(|_, index| match index {
         0 => (400, vec![]),
-        1 => (302, vec![("location", "http://127.0.0.1:9/elsewhere".to_string())]),
+        1 => (
+            302,
+            vec![("location", "http://127.0.0.1:9/elsewhere".to_string())],
+        ),
         _ => (410, vec![]),
     })
     .await;
     let healthy = TestReceiver::start(|_, _| (200, vec![])).await;
     let outbox = Arc::new(Outbox::in_memory());
-    let dispatcher = Dispatcher::new(vec![webhook("refusing", &refusing.url), webhook("healthy", &healthy.url)]).unwrap();
+    let dispatcher = Dispatcher::new(vec![
+        webhook("refusing", &refusing.url),
+        webhook("healthy", &healthy.url),
+    ])
+    .unwrap();
     let stats = dispatcher.stats();
     let handle = dispatcher.start(outbox.clone());
     enqueue(&outbox, 1..=5, &["refusing", "healthy"]);
     run_until(MINUTE, || outbox.pending_count() == 0).await;
     handle.stop().await;
 
-    assert_eq!(refusing.seen().len(), 3, "400, 302 and 410 each tried once; nothing after the 410");
+    assert_eq!(
+        refusing.seen().len(),
+        3,
+        "400, 302 and 410 each tried once; nothing after the 410"
+    );
     assert_eq!(healthy.accepted().len(), 5);
     let parked = outbox.parked();
     assert_eq!(parked.len(), 5);
     assert!(parked[0].error.contains("400"), "{:?}", parked[0]);
-    assert!(parked[1].error.contains("redirects are not followed"), "{:?}", parked[1]);
+    assert!(
+        parked[1].error.contains("redirects are not followed"),
+        "{:?}",
+        parked[1]
+    );
     assert!(parked[3].error.contains("disabled"), "{:?}", parked[3]);
     assert_eq!(stats.disabled(), ["refusing"]);
     assert_eq!(stats.counts("refusing").unwrap().failed, 5);

@@ -37,8 +37,12 @@ async fn standardwebhooks_from_pypi_verifies_every_message() {
     };
     let receiver = TestReceiver::start(|_, _| (200, vec![])).await;
     let outbox = Arc::new(Outbox::in_memory());
-    let handle = Dispatcher::new(vec![webhook("hook", &receiver.url)]).unwrap().start(outbox.clone());
-    outbox.enqueue(Outgoing::Transition(transition(1, &["hook"]))).unwrap();
+    let handle = Dispatcher::new(vec![webhook("hook", &receiver.url)])
+        .unwrap()
+        .start(outbox.clone());
+    outbox
+        .enqueue(Outgoing::Transition(transition(1, &["hook"])))
+        .unwrap();
     outbox
         .enqueue(Outgoing::Action(ActionMessage {
             id: "tg_0123456789abcdef0123456789abcdef".into(),
@@ -82,7 +86,12 @@ async fn standardwebhooks_from_pypi_verifies_every_message() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run $TRIPGATE_PYTHON");
-    child.stdin.take().unwrap().write_all(serde_json::to_string(&cases).unwrap().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(&cases).unwrap().as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(
         output.status.success(),

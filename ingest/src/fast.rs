@@ -99,7 +99,11 @@ impl<'de> Cursor<'de> {
             self.eat(b'"')?;
             let key = self.string_body()?;
             self.eat(b':')?;
-            match slot_of(known, key) {
+            let slot = match kept {
+                Kept::Event => event_slot(key),
+                Kept::Line => line_slot(key),
+            };
+            match slot {
                 Some(slot) => {
                     if seen_known & (1 << slot) != 0 {
                         return None;
@@ -323,12 +327,39 @@ impl<'de> Cursor<'de> {
     }
 }
 
-/// The position of `key` among `known`. Most keys differ from most names
-/// in length or first byte, so those are compared before the bytes.
-fn slot_of(known: &[&str], key: &str) -> Option<usize> {
-    let first = key.as_bytes().first();
-    known.iter().position(|name| {
-        name.len() == key.len() && name.as_bytes().first() == first && *name == key
+/// The position of `key` in `EVENT_FIELDS`: a `match` compiles to length
+/// tests and word compares, several times cheaper than scanning the list.
+fn event_slot(key: &str) -> Option<usize> {
+    Some(match key {
+        "event_id" => 0,
+        "type" => 1,
+        "occurred_at" => 2,
+        "order_id" => 3,
+        "channel" => 4,
+        "region" => 5,
+        "warehouse" => 6,
+        "promised_by" => 7,
+        "lines" => 8,
+        "amount" => 9,
+        "carrier" => 10,
+        "sku" => 11,
+        "quantity" => 12,
+        "reason" => 13,
+        "ticket_id" => 14,
+        "category" => 15,
+        "priority" => 16,
+        _ => return None,
+    })
+}
+
+/// The position of `key` in `LINE_FIELDS`.
+fn line_slot(key: &str) -> Option<usize> {
+    Some(match key {
+        "sku" => 0,
+        "quantity" => 1,
+        "unit_price" => 2,
+        "unit_cost" => 3,
+        _ => return None,
     })
 }
 
@@ -495,6 +526,19 @@ mod tests {
         }
         let deep = format!("{{\"x\":{}1{}}}", "[".repeat(100), "]".repeat(100));
         assert!(parse(&deep).is_none());
+    }
+
+    #[test]
+    fn slots_follow_the_field_lists() {
+        for (slot, name) in EVENT_FIELDS.iter().enumerate() {
+            assert_eq!(event_slot(name), Some(slot), "{name}");
+        }
+        for (slot, name) in LINE_FIELDS.iter().enumerate() {
+            assert_eq!(line_slot(name), Some(slot), "{name}");
+        }
+        assert_eq!(event_slot("unit_price"), None);
+        assert_eq!(line_slot("event_id"), None);
+        assert_eq!(event_slot("Type"), None);
     }
 
     #[test]

@@ -107,6 +107,12 @@ impl Engine {
         Ok(())
     }
 
+    /// Puts breakers in a known state (admin API tests).
+    #[cfg(test)]
+    pub fn import_alerter_state(&mut self, state: AlerterState) {
+        self.alerter.import_state(state);
+    }
+
     pub fn specs(&self) -> &[WindowSpec] {
         self.alerter.window_specs()
     }

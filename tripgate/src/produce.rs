@@ -80,7 +80,10 @@ fn route(line: &[u8], max_event_bytes: usize, latest_ms: i64) -> Route {
     Route {
         routed: true,
         topic_index,
-        key: fields.get(key_field).and_then(|k| k.as_str()).map(str::to_string),
+        key: fields
+            .get(key_field)
+            .and_then(|k| k.as_str())
+            .map(str::to_string),
         timestamp_ms,
     }
 }
@@ -111,7 +114,12 @@ pub fn run(events: &Path, config: &Config) -> anyhow::Result<Produced> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
-        .block_on(ensure_topics(kafka, health.clone(), &topics, Duration::from_secs(30)))
+        .block_on(ensure_topics(
+            kafka,
+            health.clone(),
+            &topics,
+            Duration::from_secs(30),
+        ))
         .context("cannot create the input topics")?;
     let input: Box<dyn Read> = if events == Path::new("-") {
         Box::new(io::stdin().lock())
@@ -132,7 +140,11 @@ pub fn run(events: &Path, config: &Config) -> anyhow::Result<Produced> {
     let mut line = Vec::with_capacity(4096);
     loop {
         line.clear();
-        if reader.read_until(b'\n', &mut line).context("cannot read events")? == 0 {
+        if reader
+            .read_until(b'\n', &mut line)
+            .context("cannot read events")?
+            == 0
+        {
             break;
         }
         let bytes = trim_line_end(&line);

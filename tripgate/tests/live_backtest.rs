@@ -20,14 +20,26 @@ fn live_output_equals_backtest() {
     let scenario = Scenario::new("equal", &bootstrap, None);
     let events = scenario.simulate(11, None);
     let expected = scenario.expected_live_output(&events);
-    assert!(expected.contains("\"kind\":\"transition\""), "the rules must make transitions");
-    assert!(expected.contains("\"kind\":\"gate\""), "the rules must move the gate");
+    assert!(
+        expected.contains("\"kind\":\"transition\""),
+        "the rules must make transitions"
+    );
+    assert!(
+        expected.contains("\"kind\":\"gate\""),
+        "the rules must move the gate"
+    );
     scenario.produce(&events);
     let out = scenario.dir.join("live.jsonl");
     let port = free_port();
     let started = Instant::now();
     let mut child = scenario.start(&out, port, &[]);
-    wait_for_output(&scenario, &mut child, &out, &expected, Duration::from_secs(240));
+    wait_for_output(
+        &scenario,
+        &mut child,
+        &out,
+        &expected,
+        Duration::from_secs(240),
+    );
     let caught_up = started.elapsed();
     let (status, body) = http_get(port, "/readyz").expect("/readyz answers");
     assert_eq!(status, 200, "{body}");
@@ -35,9 +47,16 @@ fn live_output_equals_backtest() {
     let lines = fs::read_to_string(&events).unwrap().lines().count() as f64;
     let metrics = wait_for_metric(port, "tripgate_events_total", lines);
     assert!(metrics.contains("tripgate_consumer_lag{"), "{metrics}");
-    assert!(metrics.contains("tripgate_checkpoint_age_seconds"), "{metrics}");
+    assert!(
+        metrics.contains("tripgate_checkpoint_age_seconds"),
+        "{metrics}"
+    );
     let status = terminate(&mut child, Duration::from_secs(30));
-    assert!(status.success(), "graceful shutdown failed: {status}\n{}", tail(&scenario.log()));
+    assert!(
+        status.success(),
+        "graceful shutdown failed: {status}\n{}",
+        tail(&scenario.log())
+    );
     assert_eq!(fs::read_to_string(&out).unwrap(), expected);
     eprintln!(
         "live run caught up with {lines} events in {:.1}s ({:.0} events/s, debug build)",
@@ -72,7 +91,12 @@ fn every_malformed_input_is_dead_lettered_and_the_rest_counts() {
     let Some(bootstrap) = bootstrap() else { return };
     let scenario = Scenario::new("dlq", &bootstrap, None);
     let valid = scenario.simulate(5, Some(6_000));
-    let valid_lines: Vec<Vec<u8>> = fs::read(&valid).unwrap().split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect();
+    let valid_lines: Vec<Vec<u8>> = fs::read(&valid)
+        .unwrap()
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect();
     let malformed = malformed_inputs();
     // Spread through the log, among valid events of all three topics.
     let mut mixed: Vec<Vec<u8>> = Vec::new();
@@ -89,7 +113,11 @@ fn every_malformed_input_is_dead_lettered_and_the_rest_counts() {
     fs::write(&events, mixed.join(&b"\n"[..])).unwrap();
     // Backtest has no wall clock: without the future event, its rejections
     // are live mode's, and the output must match.
-    let without_future: Vec<Vec<u8>> = mixed.iter().filter(|l| !l.windows(10).any(|w| w == b"2200-01-06")).cloned().collect();
+    let without_future: Vec<Vec<u8>> = mixed
+        .iter()
+        .filter(|l| !l.windows(10).any(|w| w == b"2200-01-06"))
+        .cloned()
+        .collect();
     let reference = scenario.dir.join("reference.jsonl");
     fs::write(&reference, without_future.join(&b"\n"[..])).unwrap();
     let expected = scenario.expected_live_output(&reference);
@@ -97,7 +125,13 @@ fn every_malformed_input_is_dead_lettered_and_the_rest_counts() {
     let out = scenario.dir.join("live.jsonl");
     let port = free_port();
     let mut child = scenario.start(&out, port, &[]);
-    wait_for_output(&scenario, &mut child, &out, &expected, Duration::from_secs(180));
+    wait_for_output(
+        &scenario,
+        &mut child,
+        &out,
+        &expected,
+        Duration::from_secs(180),
+    );
 
     // All read, every rejection counted under its reason.
     wait_for_metric(port, "tripgate_events_total", mixed.len() as f64);
@@ -108,9 +142,16 @@ fn every_malformed_input_is_dead_lettered_and_the_rest_counts() {
     }
     for (reason, count) in &by_reason {
         let series = format!("tripgate_events_rejected_total{{reason=\"{reason}\"}}");
-        assert_eq!(metric(&metrics, &series), Some(*count as f64), "{series}\n{metrics}");
+        assert_eq!(
+            metric(&metrics, &series),
+            Some(*count as f64),
+            "{series}\n{metrics}"
+        );
     }
-    assert_eq!(metric(&metrics, "tripgate_dead_letters_total"), Some(malformed.len() as f64));
+    assert_eq!(
+        metric(&metrics, "tripgate_dead_letters_total"),
+        Some(malformed.len() as f64)
+    );
     let status = terminate(&mut child, Duration::from_secs(30));
     assert!(status.success(), "{status}\n{}", tail(&scenario.log()));
 
@@ -148,11 +189,16 @@ fn read_topic(bootstrap: &str, topic: &str, want: usize) -> Vec<Letter> {
     let mut letters = Vec::new();
     let started = Instant::now();
     while letters.len() < want && started.elapsed() < Duration::from_secs(60) {
-        let Some(Ok(message)) = consumer.poll(Duration::from_millis(500)) else { continue };
+        let Some(Ok(message)) = consumer.poll(Duration::from_millis(500)) else {
+            continue;
+        };
         let mut headers = BTreeMap::new();
         if let Some(list) = message.headers() {
             for header in list.iter() {
-                let value = header.value.map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default();
+                let value = header
+                    .value
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                    .unwrap_or_default();
                 headers.insert(header.key.to_string(), value);
             }
         }

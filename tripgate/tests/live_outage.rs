@@ -13,24 +13,9 @@ use std::time::{Duration, Instant};
 use live_common::*;
 
 fn kafka_script(command: &str) {
-    let script = std::env::var("TRIPGATE_KAFKA_SCRIPT").expect("TRIPGATE_KAFKA_SCRIPT is set with the broker");
+    let script = std::env::var("TRIPGATE_KAFKA_SCRIPT")
+        .expect("TRIPGATE_KAFKA_SCRIPT is set with the broker");
     run_ok(Command::new("bash").arg(script).arg(command));
-}
-
-/// Waits until /readyz answers `status` with `word` in its body.
-fn wait_readyz(port: u16, status: u16, word: &str, timeout: Duration) -> String {
-    let started = Instant::now();
-    let mut last = None;
-    while started.elapsed() < timeout {
-        last = http_get(port, "/readyz");
-        if let Some((answered, body)) = &last {
-            if *answered == status && body.contains(word) {
-                return body.clone();
-            }
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    panic!("/readyz did not answer {status} {word:?} within {timeout:?}; last: {last:?}");
 }
 
 #[test]
@@ -54,16 +39,31 @@ fn broker_down_at_start_and_for_70s_mid_stream() {
     });
     wait_readyz(port, 503, "degraded", Duration::from_secs(60));
     std::thread::sleep(Duration::from_secs(10));
-    assert!(child.try_wait().unwrap().is_none(), "tripgate must wait for the broker\n{}", tail(&scenario.log()));
-    assert_eq!(http_get(port, "/healthz").map(|(status, _)| status), Some(200));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "tripgate must wait for the broker\n{}",
+        tail(&scenario.log())
+    );
+    assert_eq!(
+        http_get(port, "/healthz").map(|(status, _)| status),
+        Some(200)
+    );
     kafka_script("resume");
     wait_readyz(port, 200, "ready", Duration::from_secs(120));
 
     // Mid-stream: some ticks out, most still to come.
     let started = Instant::now();
     while lines_in(&out) < expected_lines / 10 {
-        assert!(started.elapsed() < Duration::from_secs(120), "no progress\n{}", tail(&scenario.log()));
-        assert!(child.try_wait().unwrap().is_none(), "{}", tail(&scenario.log()));
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no progress\n{}",
+            tail(&scenario.log())
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{}",
+            tail(&scenario.log())
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     kafka_script("pause");
@@ -71,12 +71,25 @@ fn broker_down_at_start_and_for_70s_mid_stream() {
     wait_readyz(port, 503, "degraded", Duration::from_secs(60));
     let remaining = Duration::from_secs(70).saturating_sub(paused_at.elapsed());
     std::thread::sleep(remaining);
-    assert!(child.try_wait().unwrap().is_none(), "tripgate must survive the outage\n{}", tail(&scenario.log()));
-    assert!(lines_in(&out) < expected_lines, "the outage should have been mid-stream");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "tripgate must survive the outage\n{}",
+        tail(&scenario.log())
+    );
+    assert!(
+        lines_in(&out) < expected_lines,
+        "the outage should have been mid-stream"
+    );
     kafka_script("resume");
     drop(resume_on_failure);
 
-    wait_for_output(&scenario, &mut child, &out, &expected, Duration::from_secs(300));
+    wait_for_output(
+        &scenario,
+        &mut child,
+        &out,
+        &expected,
+        Duration::from_secs(300),
+    );
     wait_readyz(port, 200, "ready", Duration::from_secs(60));
     let status = terminate(&mut child, Duration::from_secs(30));
     assert!(status.success(), "{status}\n{}", tail(&scenario.log()));

@@ -14,10 +14,20 @@ use live_common::*;
 /// Runs until the failpoint aborts it.
 fn crash_at(scenario: &Scenario, out: &std::path::Path, failpoint: &str) {
     let mut child = scenario.start(out, free_port(), &[("TRIPGATE_FAILPOINT", failpoint)]);
-    let status = wait_exit(&mut child, Duration::from_secs(90))
-        .unwrap_or_else(|| panic!("failpoint {failpoint} never reached\n{}", tail(&scenario.log())));
-    assert!(!status.success(), "expected an abort at {failpoint}, got {status}");
-    assert!(scenario.log().contains(&format!("failpoint {}", failpoint.split(':').next().unwrap())));
+    let status = wait_exit(&mut child, Duration::from_secs(90)).unwrap_or_else(|| {
+        panic!(
+            "failpoint {failpoint} never reached\n{}",
+            tail(&scenario.log())
+        )
+    });
+    assert!(
+        !status.success(),
+        "expected an abort at {failpoint}, got {status}"
+    );
+    assert!(scenario.log().contains(&format!(
+        "failpoint {}",
+        failpoint.split(':').next().unwrap()
+    )));
 }
 
 fn kill_after(mut child: Tripgate, after: Duration) {
@@ -29,7 +39,8 @@ fn kill_after(mut child: Tripgate, after: Duration) {
 #[test]
 fn sigkill_anywhere_then_restart_gives_identical_output_and_notifications() {
     let Some(bootstrap) = bootstrap() else { return };
-    let receiver = Receiver::start();
+    // Slow enough that checkpoints (and crashes) find notifications undelivered.
+    let receiver = Receiver::start_with_delay(Duration::from_millis(40));
     let scenario = Scenario::new("crash", &bootstrap, Some(&receiver.url));
     let events = scenario.simulate(23, None);
     let expected = scenario.expected_live_output(&events);
@@ -38,22 +49,43 @@ fn sigkill_anywhere_then_restart_gives_identical_output_and_notifications() {
     scenario.produce(&events);
     let out = scenario.dir.join("live.jsonl");
 
-    // Inside a checkpoint: chunks written, manifest not (the previous
-    // checkpoint must stay in force), then manifest written but superseded
-    // chunks not deleted and offsets not committed; then just before one.
-    crash_at(&scenario, &out, "checkpoint-before-manifest:2");
-    crash_at(&scenario, &out, "checkpoint-after-manifest:2");
+    // Inside the first checkpoint, chunks written and manifest not: the
+    // restart finds no checkpoint. Then after a manifest, before superseded
+    // chunks are deleted and offsets committed; then just before one.
+    crash_at(&scenario, &out, "checkpoint-before-manifest:1");
+    crash_at(&scenario, &out, "checkpoint-after-manifest:1");
     crash_at(&scenario, &out, "checkpoint-start:2");
-    // Mid-stream, between checkpoints.
-    kill_after(scenario.start(&out, free_port(), &[]), Duration::from_millis(1500));
+    // Mid-stream, between checkpoints: SIGKILL half a second after restoring.
+    let port = free_port();
+    let child = scenario.start(&out, port, &[]);
+    wait_readyz(port, 200, "ready", Duration::from_secs(60));
+    kill_after(child, Duration::from_millis(500));
+    assert!(
+        lines_in(&out) < expected.lines().count(),
+        "the kills should have been mid-stream"
+    );
     // During startup and restore.
-    kill_after(scenario.start(&out, free_port(), &[]), Duration::from_millis(300));
+    kill_after(
+        scenario.start(&out, free_port(), &[]),
+        Duration::from_millis(300),
+    );
 
     let port = free_port();
     let mut child = scenario.start(&out, port, &[]);
-    wait_for_output(&scenario, &mut child, &out, &expected, Duration::from_secs(240));
+    // Restored and running before the output is judged: the file may hold
+    // records from the killed run beyond its checkpoint, which this run
+    // first truncates and then writes again.
+    wait_readyz(port, 200, "ready", Duration::from_secs(60));
+    wait_for_output(
+        &scenario,
+        &mut child,
+        &out,
+        &expected,
+        Duration::from_secs(240),
+    );
     let started = Instant::now();
-    while receiver.by_id().len() < transitions.len() && started.elapsed() < Duration::from_secs(60) {
+    while receiver.by_id().len() < transitions.len() && started.elapsed() < Duration::from_secs(60)
+    {
         std::thread::sleep(Duration::from_millis(200));
     }
     let status = terminate(&mut child, Duration::from_secs(30));
@@ -68,7 +100,23 @@ fn sigkill_anywhere_then_restart_gives_identical_output_and_notifications() {
         "one id per transition ({} requests in all)",
         receiver.received.lock().unwrap().len()
     );
-    assert_eq!(notified, transitions, "every transition notified, none twice under another id");
+    assert_eq!(
+        notified, transitions,
+        "every transition notified, none twice under another id"
+    );
+    let log = scenario.log();
+    assert!(
+        log.contains("pending_notifications")
+            && log.lines().any(|line| line.contains("checkpoint restored")
+                && !line.contains("pending_notifications=0")),
+        "no restart had undelivered notifications to re-send"
+    );
     let restarts = scenario.log().matches("checkpoint restored").count();
-    assert!(restarts >= 4, "expected restarts from checkpoints, saw {restarts}");
+    assert!(
+        restarts >= 3,
+        "expected restarts from checkpoints, saw {restarts}"
+    );
+    assert!(scenario
+        .log()
+        .contains("no checkpoint: starting from the beginning"));
 }

@@ -116,7 +116,15 @@ impl ActionController {
             let source = ActionSource::Rule(transition.rule.clone());
             for change in &transition.actions {
                 let band = Some(transition.to);
-                self.apply(&source, &transition.key, band, transition.version, change, now, &mut out);
+                self.apply(
+                    &source,
+                    &transition.key,
+                    band,
+                    transition.version,
+                    change,
+                    now,
+                    &mut out,
+                );
             }
         }
         for gate in &outcome.gates {
@@ -137,7 +145,12 @@ impl ActionController {
         self.state.silences.retain(|silence| silence.until > now);
         for index in 0..self.state.engaged.len() {
             let entry = &mut self.state.engaged[index];
-            if entry.overridden.as_ref().and_then(|o| o.until).is_some_and(|until| until <= now) {
+            if entry
+                .overridden
+                .as_ref()
+                .and_then(|o| o.until)
+                .is_some_and(|until| until <= now)
+            {
                 entry.overridden = None;
                 self.emit(index, ActionReason::OverrideEnded, now, &mut out);
             }
@@ -185,7 +198,11 @@ impl ActionController {
             key: key.to_string(),
             action: change.name.clone(),
         };
-        let plan_band = if matches!(source, ActionSource::Gate(_)) { None } else { band };
+        let plan_band = if matches!(source, ActionSource::Gate(_)) {
+            None
+        } else {
+            band
+        };
         let plan = self
             .settings
             .plans
@@ -242,7 +259,10 @@ impl ActionController {
     }
 
     pub(crate) fn position(&self, target: &ActionTarget) -> Option<usize> {
-        self.state.engaged.iter().position(|entry| entry.target == *target)
+        self.state
+            .engaged
+            .iter()
+            .position(|entry| entry.target == *target)
     }
 
     /// Tells receivers the entry's effective state, renewing the lease.

@@ -26,7 +26,15 @@ impl ActionController {
         if !(level > 0.0 && level <= 1.0) {
             return Err(NotifyError::InvalidLevel(level));
         }
-        self.set_override(target, Some(level), until, by, reason, now, ActionReason::ForcedEngage)
+        self.set_override(
+            target,
+            Some(level),
+            until,
+            by,
+            reason,
+            now,
+            ActionReason::ForcedEngage,
+        )
     }
 
     /// Forces an action off until `until` (or until cleared): transitions do
@@ -39,12 +47,24 @@ impl ActionController {
         reason: Option<String>,
         now: Nanos,
     ) -> Result<Vec<ActionMessage>, NotifyError> {
-        self.set_override(target, None, until, by, reason, now, ActionReason::ForcedRelease)
+        self.set_override(
+            target,
+            None,
+            until,
+            by,
+            reason,
+            now,
+            ActionReason::ForcedRelease,
+        )
     }
 
     /// Ends an override; the breaker's state applies again. `None` if there
     /// was none.
-    pub fn clear_override(&mut self, target: &ActionTarget, now: Nanos) -> Option<Vec<ActionMessage>> {
+    pub fn clear_override(
+        &mut self,
+        target: &ActionTarget,
+        now: Nanos,
+    ) -> Option<Vec<ActionMessage>> {
         let index = self.position(target)?;
         self.state.engaged[index].overridden.take()?;
         let mut out = Vec::new();
@@ -132,7 +152,10 @@ impl ActionController {
     }
 
     pub fn is_silenced(&self, rule: &str, key: &str, now: Nanos) -> bool {
-        self.state.silences.iter().any(|s| s.matches(rule, key, now))
+        self.state
+            .silences
+            .iter()
+            .any(|s| s.matches(rule, key, now))
     }
 
     /// The tick's transition notifications, without the silenced ones.
@@ -161,7 +184,8 @@ impl ActionController {
         for index in 0..self.state.engaged.len() {
             let source = self.state.engaged[index].target.source.clone();
             let gone = !settings.notify.contains_key(&source);
-            let was_reset = matches!(&source, ActionSource::Rule(name) if reset.contains(name.as_str()));
+            let was_reset =
+                matches!(&source, ActionSource::Rule(name) if reset.contains(name.as_str()));
             if !(gone || was_reset) {
                 continue;
             }
@@ -178,7 +202,9 @@ impl ActionController {
         }
         self.settings = settings;
         self.state.engaged.retain(|entry| !entry.finished());
-        self.state.silences.retain(|s| config.rule(&s.rule).is_some());
+        self.state
+            .silences
+            .retain(|s| config.rule(&s.rule).is_some());
         out
     }
 }

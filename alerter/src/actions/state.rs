@@ -132,7 +132,11 @@ pub struct Silence {
 
 impl Silence {
     pub fn matches(&self, rule: &str, key: &str, now: Nanos) -> bool {
-        self.rule == rule && self.key.as_deref().map_or(true, |k| k == key) && now < self.until
+        let key_matches = match &self.key {
+            None => true,
+            Some(silenced) => silenced == key,
+        };
+        self.rule == rule && key_matches && now < self.until
     }
 }
 

@@ -88,7 +88,12 @@ impl DeliveryStats {
 
     /// Notifiers disabled by a 410.
     pub fn disabled(&self) -> Vec<String> {
-        self.disabled.lock().expect("stats lock").iter().cloned().collect()
+        self.disabled
+            .lock()
+            .expect("stats lock")
+            .iter()
+            .cloned()
+            .collect()
     }
 
     fn add(&self, notifier: &str, counter: fn(&Counters) -> &AtomicU64, count: u64) {
@@ -110,7 +115,10 @@ impl DeliveryStats {
     }
 
     pub(crate) fn disable(&self, notifier: &str) {
-        self.disabled.lock().expect("stats lock").insert(notifier.to_string());
+        self.disabled
+            .lock()
+            .expect("stats lock")
+            .insert(notifier.to_string());
     }
 }
 
@@ -198,7 +206,10 @@ impl Dispatcher {
 
     /// The names of the notifiers, to check routing before enqueueing.
     pub fn names(&self) -> Vec<String> {
-        self.notifiers.iter().map(|n| n.name().to_string()).collect()
+        self.notifiers
+            .iter()
+            .map(|n| n.name().to_string())
+            .collect()
     }
 
     /// Starts one delivery task per notifier over `outbox`.

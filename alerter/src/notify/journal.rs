@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{NotifyError, Outgoing};
 
-/// One line of the journal.
+/// One line of the journal. `Add` is much larger than the others; boxing
+/// it would buy nothing, since records live only while one line is read or
+/// written.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub(crate) enum Record {
@@ -111,7 +114,9 @@ impl Journal {
         }
         fs::rename(&temporary, &self.path).map_err(io)?;
         if let Some(folder) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            File::open(folder).and_then(|dir| dir.sync_all()).map_err(io)?;
+            File::open(folder)
+                .and_then(|dir| dir.sync_all())
+                .map_err(io)?;
         }
         self.file = OpenOptions::new()
             .append(true)

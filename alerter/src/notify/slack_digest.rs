@@ -72,7 +72,10 @@ fn action_line(action: &ActionMessage) -> String {
             number(action.level)
         ),
         ActionState::Released => {
-            format!("Action `{}` of {owner} released ({reason})", escape(&action.action))
+            format!(
+                "Action `{}` of {owner} released ({reason})",
+                escape(&action.action)
+            )
         }
     }
 }

@@ -61,7 +61,9 @@ pub struct TestReceiver {
 impl TestReceiver {
     /// `script(request, index)` decides each answer (index counts answered
     /// requests from 0).
-    pub async fn start(script: impl Fn(&Seen, usize) -> Answer + Send + Sync + 'static) -> TestReceiver {
+    pub async fn start(
+        script: impl Fn(&Seen, usize) -> Answer + Send + Sync + 'static,
+    ) -> TestReceiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -78,7 +80,8 @@ impl TestReceiver {
                 }
                 let (seen, script) = (seen2.clone(), script.clone());
                 tokio::spawn(async move {
-                    let service = service_fn(move |request| answer(seen.clone(), script.clone(), request));
+                    let service =
+                        service_fn(move |request| answer(seen.clone(), script.clone(), request));
                     let _ = http1::Builder::new()
                         .keep_alive(false)
                         .serve_connection(TokioIo::new(stream), service)
@@ -86,7 +89,13 @@ impl TestReceiver {
                 });
             }
         });
-        TestReceiver { url, seen, refused, down, server }
+        TestReceiver {
+            url,
+            seen,
+            refused,
+            down,
+            server,
+        }
     }
 
     pub fn set_down(&self, down: bool) {
@@ -118,13 +127,22 @@ async fn answer(
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
-    let body = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
     let headers = parts
         .headers
         .iter()
         .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
-    let mut record = Seen { headers, body: body.to_vec(), at: Instant::now(), status: 0 };
+    let mut record = Seen {
+        headers,
+        body: body.to_vec(),
+        at: Instant::now(),
+        status: 0,
+    };
     let (status, extra) = {
         let mut all = seen.lock().unwrap();
         let answer = script(&record, all.len());
@@ -156,7 +174,9 @@ pub fn webhook(name: &str, url: &str) -> Notifier {
         timeout: Span::parse("5s").unwrap(),
         retries: 0,
     };
-    Notifier::from_config(name, &config).unwrap().with_retry_policy(policy())
+    Notifier::from_config(name, &config)
+        .unwrap()
+        .with_retry_policy(policy())
 }
 
 pub fn slack(name: &str, url: &str) -> Notifier {
@@ -165,7 +185,9 @@ pub fn slack(name: &str, url: &str) -> Notifier {
         timeout: Span::parse("5s").unwrap(),
         retries: 0,
     };
-    Notifier::from_config(name, &config).unwrap().with_retry_policy(policy())
+    Notifier::from_config(name, &config)
+        .unwrap()
+        .with_retry_policy(policy())
 }
 
 /// A distinct transition (`version`) of one breaker, for `notify`.
@@ -186,7 +208,11 @@ pub fn transition(version: u64, notify: &[&str]) -> Notification {
         threshold: Some(0.8),
         samples: Some(40),
         window: Some("1h".into()),
-        actions: vec![ActionChange { name: "throttle_acquisition".into(), level: 1.0, state: ActionState::Engaged }],
+        actions: vec![ActionChange {
+            name: "throttle_acquisition".into(),
+            level: 1.0,
+            state: ActionState::Engaged,
+        }],
         version,
         notify: notify.iter().map(|n| n.to_string()).collect(),
     }

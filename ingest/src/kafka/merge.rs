@@ -52,7 +52,13 @@ impl<R> Merge<R> {
 
     /// Starts tracking a partition read from `next_offset`, with records up
     /// to `end_offset` (exclusive) known to exist.
-    pub fn add_partition(&mut self, id: PartitionId, next_offset: i64, end_offset: i64, now: Instant) {
+    pub fn add_partition(
+        &mut self,
+        id: PartitionId,
+        next_offset: i64,
+        end_offset: i64,
+        now: Instant,
+    ) {
         self.lanes.insert(
             id,
             Lane {

@@ -165,14 +165,26 @@ impl AckedProducer {
             if left.is_zero() {
                 return None;
             }
-            done = self.acks.signal.wait_timeout(done, left).expect("ack lock").0;
+            done = self
+                .acks
+                .signal
+                .wait_timeout(done, left)
+                .expect("ack lock")
+                .0;
         }
     }
 
     /// Stops tracking `id`: nobody will wait for it.
     pub fn forget(&self, id: usize) {
         let mut forgotten = self.acks.forgotten.lock().expect("ack lock");
-        if self.acks.done.lock().expect("ack lock").remove(&id).is_none() {
+        if self
+            .acks
+            .done
+            .lock()
+            .expect("ack lock")
+            .remove(&id)
+            .is_none()
+        {
             forgotten.insert(id);
         }
     }

@@ -154,7 +154,11 @@ pub fn start_source(
     let poller = Poller {
         consumer: consumer.clone(),
         health,
-        topics: options.topics.iter().map(|t| Arc::from(t.as_str())).collect(),
+        topics: options
+            .topics
+            .iter()
+            .map(|t| Arc::from(t.as_str()))
+            .collect(),
         merge,
         paused: HashSet::new(),
         batch_size: options.batch_size.max(1),
@@ -205,7 +209,8 @@ impl Poller {
                     self.buffer(&message);
                 }
                 Some(Err(error)) => {
-                    let quiet = last_error_log.is_some_and(|at| at.elapsed() < Duration::from_secs(10));
+                    let quiet =
+                        last_error_log.is_some_and(|at| at.elapsed() < Duration::from_secs(10));
                     if !quiet {
                         tracing::warn!(error = %error, "kafka consumer error");
                         last_error_log = Some(Instant::now());
@@ -297,7 +302,9 @@ impl Poller {
                     self.paused.remove(&id);
                 }
             }
-            Err(error) => tracing::warn!(error = %error, partition = id.partition, "cannot pause or resume a partition"),
+            Err(error) => {
+                tracing::warn!(error = %error, partition = id.partition, "cannot pause or resume a partition")
+            }
         }
     }
 }

@@ -69,9 +69,8 @@ impl Config {
         }
         if let Some(token) = &self.admin.token {
             if token.expose().len() < 16 || token.expose().chars().any(char::is_whitespace) {
-                errors.push(
-                    "admin.token: use at least 16 characters and no whitespace".to_string(),
-                );
+                errors
+                    .push("admin.token: use at least 16 characters and no whitespace".to_string());
             }
         }
         for rule in &self.rules {

@@ -49,7 +49,11 @@ pub fn who(headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> String {
         .filter(|c| c.is_ascii_graphic())
         .take(64)
         .collect();
-    let name = if name.is_empty() { "operator".to_string() } else { name };
+    let name = if name.is_empty() {
+        "operator".to_string()
+    } else {
+        name
+    };
     match peer {
         Some(peer) => format!("{name}@{peer}"),
         None => name,
@@ -71,8 +75,14 @@ mod tests {
     #[test]
     fn answers_401_403_or_ok() {
         let token = Some("0123456789abcdef");
-        assert_eq!(check(&HeaderMap::new(), token), Err(Refusal::Unauthenticated));
-        assert_eq!(check(&with("Basic abc"), token), Err(Refusal::Unauthenticated));
+        assert_eq!(
+            check(&HeaderMap::new(), token),
+            Err(Refusal::Unauthenticated)
+        );
+        assert_eq!(
+            check(&with("Basic abc"), token),
+            Err(Refusal::Unauthenticated)
+        );
         assert_eq!(check(&with("Bearer"), token), Err(Refusal::Unauthenticated));
         assert_eq!(check(&with("Bearer wrong"), token), Err(Refusal::Forbidden));
         assert_eq!(check(&with("Bearer 0123456789abcdef"), token), Ok(()));

@@ -10,6 +10,8 @@
 mod auth;
 pub mod reload;
 mod routes;
+#[cfg(test)]
+mod tests;
 mod views;
 
 use std::collections::{HashMap, VecDeque};
@@ -107,8 +109,14 @@ impl Admin {
         *self.stats.lock().expect("admin lock") = stats;
     }
 
+    /// The controller's time: the latest tick seen, or before the first
+    /// one the wall clock (which event time follows in live mode), so a
+    /// silence set at startup does not end at once.
     pub fn now(&self) -> Nanos {
-        self.now.load(Ordering::Relaxed)
+        match self.now.load(Ordering::Relaxed) {
+            0 => tripgate_model::time::wall_clock_now(),
+            now => now,
+        }
     }
 
     /// One closed tick: the action layer's messages and the transition
@@ -128,12 +136,20 @@ impl Admin {
         let mut view = self.view.lock().expect("admin lock");
         for transition in &outcome.transitions {
             let silenced = controller.is_silenced(&transition.rule, &transition.key, tick);
-            let version = view.rule_versions.get(&transition.rule).cloned().unwrap_or_default();
+            let version = view
+                .rule_versions
+                .get(&transition.rule)
+                .cloned()
+                .unwrap_or_default();
             let record = TransitionRecord::breaker(transition, watermark, version, silenced);
             push_bounded(&mut view.transitions, record, RECENT_TRANSITIONS);
         }
         for gate in &outcome.gates {
-            push_bounded(&mut view.transitions, TransitionRecord::gate(gate, watermark), RECENT_TRANSITIONS);
+            push_bounded(
+                &mut view.transitions,
+                TransitionRecord::gate(gate, watermark),
+                RECENT_TRANSITIONS,
+            );
         }
         view.breakers = views::breakers(alerter, &view.rule_versions);
         view.gates = views::gates(alerter);
@@ -146,7 +162,11 @@ impl Admin {
     pub fn poll(&self, now: Nanos) -> Vec<Outgoing> {
         self.now.fetch_max(now, Ordering::Relaxed);
         let mut controller = self.controller.lock().expect("admin lock");
-        controller.poll(now).into_iter().map(Outgoing::from).collect()
+        controller
+            .poll(now)
+            .into_iter()
+            .map(Outgoing::from)
+            .collect()
     }
 
     /// Logs a mutation and keeps it for `GET /api/v1/audit`.
@@ -157,7 +177,11 @@ impl Admin {
             who: who.to_string(),
             what,
         };
-        push_bounded(&mut self.audit.lock().expect("admin lock"), entry, AUDIT_KEPT);
+        push_bounded(
+            &mut self.audit.lock().expect("admin lock"),
+            entry,
+            AUDIT_KEPT,
+        );
     }
 
     /// Queues messages an operator action produced. The outbox may fsync,
@@ -165,7 +189,9 @@ impl Admin {
     async fn enqueue(self: &Arc<Self>, messages: Vec<Outgoing>) -> Result<(), String> {
         let outbox = Arc::clone(&self.outbox);
         tokio::task::spawn_blocking(move || {
-            messages.into_iter().try_for_each(|message| outbox.enqueue(message))
+            messages
+                .into_iter()
+                .try_for_each(|message| outbox.enqueue(message))
         })
         .await
         .map_err(|error| error.to_string())?
@@ -182,7 +208,10 @@ pub fn rule_version(config: &Config, rule: &str) -> String {
     };
     let text = serde_json::to_string(rule).unwrap_or_default();
     let digest = Sha256::digest(text.as_bytes());
-    digest[..6].iter().map(|byte| format!("{byte:02x}")).collect()
+    digest[..6]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 fn push_bounded<T>(queue: &mut VecDeque<T>, item: T, limit: usize) {

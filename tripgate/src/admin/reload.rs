@@ -74,11 +74,12 @@ pub fn apply(
     engine.reconfigure(new, &report.kept)?;
     let mut dropped = report.reset.clone();
     dropped.extend(report.removed.iter().cloned());
-    let released = admin
-        .controller
-        .lock()
-        .expect("admin lock")
-        .reconfigure(new, &dropped, admin.now());
+    let released =
+        admin
+            .controller
+            .lock()
+            .expect("admin lock")
+            .reconfigure(new, &dropped, admin.now());
     report.released_actions = released.len();
     admin.adopt_config(new);
     tracing::info!(report = %report, "config reloaded");
@@ -91,7 +92,11 @@ pub fn park_orphans(admin: &Admin, new: &Config) {
     for pending in admin.outbox.pending() {
         for notifier in &pending.remaining {
             if !new.notifiers.contains_key(notifier) {
-                let _ = admin.outbox.park(pending.message.id(), notifier, "notifier removed by a config reload");
+                let _ = admin.outbox.park(
+                    pending.message.id(),
+                    notifier,
+                    "notifier removed by a config reload",
+                );
             }
         }
     }
@@ -118,7 +123,12 @@ red = { below = 0.5 }
     #[test]
     fn compares_rules_by_definition() {
         let old = Config::from_toml(BASE).unwrap();
-        let new = Config::from_toml(&BASE.replace("0.5", "0.6").replace("name = \"a\"", "name = \"c\"")).unwrap();
+        let new = Config::from_toml(
+            &BASE
+                .replace("0.5", "0.6")
+                .replace("name = \"a\"", "name = \"c\""),
+        )
+        .unwrap();
         let report = compare(&old, &new);
         assert_eq!(report.kept, Vec::<String>::new());
         assert_eq!(report.added, ["c"]);

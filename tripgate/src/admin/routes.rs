@@ -46,23 +46,45 @@ struct OverrideRequest {
 impl OverrideRequest {
     fn target(&self) -> Result<ActionTarget, String> {
         let (source, key) = match (&self.rule, &self.gate) {
-            (Some(rule), None) => (ActionSource::Rule(rule.clone()), self.key.clone().unwrap_or_else(|| "all".into())),
+            (Some(rule), None) => (
+                ActionSource::Rule(rule.clone()),
+                self.key.clone().unwrap_or_else(|| "all".into()),
+            ),
             (None, Some(gate)) => (ActionSource::Gate(gate.clone()), GATE_KEY.to_string()),
             _ => return Err("name exactly one of rule or gate".into()),
         };
-        Ok(ActionTarget { source, key, action: self.action.clone() })
+        Ok(ActionTarget {
+            source,
+            key,
+            action: self.action.clone(),
+        })
     }
 }
 
 /// Serves one admin request.
-pub async fn handle(admin: Arc<Admin>, request: Request<Incoming>, peer: Option<SocketAddr>) -> Reply {
+pub async fn handle(
+    admin: Arc<Admin>,
+    request: Request<Incoming>,
+    peer: Option<SocketAddr>,
+) -> Reply {
     let token = admin.token.lock().expect("admin lock").clone();
     match auth::check(request.headers(), token.as_deref()) {
         Ok(()) => {}
-        Err(Refusal::Disabled) => return error(StatusCode::SERVICE_UNAVAILABLE, "the admin API is off: set [admin] token (or TRIPGATE__ADMIN__TOKEN)"),
+        Err(Refusal::Disabled) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the admin API is off: set [admin] token (or TRIPGATE__ADMIN__TOKEN)",
+            )
+        }
         Err(Refusal::Unauthenticated) => {
-            let mut reply = error(StatusCode::UNAUTHORIZED, "send Authorization: Bearer <token>");
-            reply.headers_mut().insert("www-authenticate", hyper::header::HeaderValue::from_static("Bearer"));
+            let mut reply = error(
+                StatusCode::UNAUTHORIZED,
+                "send Authorization: Bearer <token>",
+            );
+            reply.headers_mut().insert(
+                "www-authenticate",
+                hyper::header::HeaderValue::from_static("Bearer"),
+            );
             return reply;
         }
         Err(Refusal::Forbidden) => return error(StatusCode::FORBIDDEN, "wrong token"),
@@ -71,9 +93,17 @@ pub async fn handle(admin: Arc<Admin>, request: Request<Incoming>, peer: Option<
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or("").to_string();
-    let body = match Limited::new(request.into_body(), BODY_LIMIT).collect().await {
+    let body = match Limited::new(request.into_body(), BODY_LIMIT)
+        .collect()
+        .await
+    {
         Ok(collected) => collected.to_bytes(),
-        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large or unreadable"),
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large or unreadable",
+            )
+        }
     };
     let route = path.trim_start_matches("/api/v1");
     match (method, route) {
@@ -81,7 +111,9 @@ pub async fn handle(admin: Arc<Admin>, request: Request<Incoming>, peer: Option<
         (Method::GET, "/gates") => ok(json!(admin.view.lock().expect("admin lock").gates)),
         (Method::GET, "/actions") => {
             let controller = admin.controller.lock().expect("admin lock");
-            ok(Value::Array(controller.engaged().iter().map(views::action).collect()))
+            ok(Value::Array(
+                controller.engaged().iter().map(views::action).collect(),
+            ))
         }
         (Method::GET, "/transitions") => {
             let limit = query
@@ -91,18 +123,29 @@ pub async fn handle(admin: Arc<Admin>, request: Request<Incoming>, peer: Option<
                 .unwrap_or(100);
             let view = admin.view.lock().expect("admin lock");
             let skip = view.transitions.len().saturating_sub(limit);
-            ok(json!(view.transitions.iter().skip(skip).collect::<Vec<_>>()))
+            ok(json!(view
+                .transitions
+                .iter()
+                .skip(skip)
+                .collect::<Vec<_>>()))
         }
         (Method::GET, "/silences") => {
             let controller = admin.controller.lock().expect("admin lock");
-            ok(Value::Array(controller.silences().iter().map(views::silence).collect()))
+            ok(Value::Array(
+                controller.silences().iter().map(views::silence).collect(),
+            ))
         }
         (Method::GET, "/deliveries") => {
             let stats = admin.stats.lock().expect("admin lock").clone();
             let counts: serde_json::Map<String, Value> = stats
                 .snapshot()
                 .into_iter()
-                .map(|(name, c)| (name, json!({"delivered": c.delivered, "failed": c.failed, "retries": c.retries})))
+                .map(|(name, c)| {
+                    (
+                        name,
+                        json!({"delivered": c.delivered, "failed": c.failed, "retries": c.retries}),
+                    )
+                })
                 .collect();
             ok(json!({
                 "pending": admin.outbox.pending_count(),
@@ -111,7 +154,12 @@ pub async fn handle(admin: Arc<Admin>, request: Request<Incoming>, peer: Option<
                 "parked": admin.outbox.parked(),
             }))
         }
-        (Method::GET, "/audit") => ok(json!(admin.audit.lock().expect("admin lock").iter().collect::<Vec<_>>())),
+        (Method::GET, "/audit") => ok(json!(admin
+            .audit
+            .lock()
+            .expect("admin lock")
+            .iter()
+            .collect::<Vec<_>>())),
         (Method::POST, "/silences") => silence(&admin, &who, &body),
         (Method::DELETE, route) if route.starts_with("/silences/") => {
             let Ok(id) = route["/silences/".len()..].parse::<u64>() else {
@@ -123,13 +171,16 @@ pub async fn handle(admin: Arc<Admin>, request: Request<Incoming>, peer: Option<
             admin.audit(&who, format!("removed silence {id}"));
             ok(json!({"removed": id}))
         }
-        (Method::POST, "/actions/force-engage" | "/actions/force-release" | "/actions/clear-override") => {
-            override_action(&admin, &who, route, &body).await
-        }
+        (
+            Method::POST,
+            "/actions/force-engage" | "/actions/force-release" | "/actions/clear-override",
+        ) => override_action(&admin, &who, route, &body).await,
         (Method::POST, "/reload" | "/-/reload") => reload(&admin, who).await,
-        (_, "/breakers" | "/gates" | "/actions" | "/transitions" | "/silences" | "/deliveries" | "/audit" | "/reload" | "/-/reload") => {
-            error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
-        }
+        (
+            _,
+            "/breakers" | "/gates" | "/actions" | "/transitions" | "/silences" | "/deliveries"
+            | "/audit" | "/reload" | "/-/reload",
+        ) => error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
         _ => error(StatusCode::NOT_FOUND, "no such admin route"),
     }
 }
@@ -137,7 +188,12 @@ pub async fn handle(admin: Arc<Admin>, request: Request<Incoming>, peer: Option<
 fn silence(admin: &Admin, who: &str, body: &[u8]) -> Reply {
     let request: SilenceRequest = match serde_json::from_slice(body) {
         Ok(request) => request,
-        Err(problem) => return error(StatusCode::BAD_REQUEST, &format!("invalid silence: {problem}")),
+        Err(problem) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("invalid silence: {problem}"),
+            )
+        }
     };
     if request.duration.nanos() <= 0 {
         return error(StatusCode::BAD_REQUEST, "duration must be greater than 0");
@@ -153,7 +209,13 @@ fn silence(admin: &Admin, who: &str, body: &[u8]) -> Reply {
     match created {
         Ok(silence) => {
             let key = request.key.as_deref().unwrap_or("*");
-            admin.audit(who, format!("silenced rule {} key {key} for {} (id {})", request.rule, request.duration, silence.id));
+            admin.audit(
+                who,
+                format!(
+                    "silenced rule {} key {key} for {} (id {})",
+                    request.rule, request.duration, silence.id
+                ),
+            );
             respond(StatusCode::CREATED, views::silence(&silence))
         }
         Err(problem) => error(StatusCode::BAD_REQUEST, &problem.to_string()),
@@ -163,7 +225,12 @@ fn silence(admin: &Admin, who: &str, body: &[u8]) -> Reply {
 async fn override_action(admin: &Arc<Admin>, who: &str, route: &str, body: &[u8]) -> Reply {
     let request: OverrideRequest = match serde_json::from_slice(body) {
         Ok(request) => request,
-        Err(problem) => return error(StatusCode::BAD_REQUEST, &format!("invalid override: {problem}")),
+        Err(problem) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("invalid override: {problem}"),
+            )
+        }
     };
     let target = match request.target() {
         Ok(target) => target,
@@ -171,16 +238,28 @@ async fn override_action(admin: &Arc<Admin>, who: &str, route: &str, body: &[u8]
     };
     let now = admin.now();
     let until = request.duration.as_ref().map(|d| now + d.nanos());
-    let described = format!("{} {} key {} action {}", target.source.kind(), target.source.name(), target.key, target.action);
+    let described = format!(
+        "{} {} key {} action {}",
+        target.source.kind(),
+        target.source.name(),
+        target.key,
+        target.action
+    );
     let result = {
         let mut controller = admin.controller.lock().expect("admin lock");
         match route {
             "/actions/force-engage" => {
                 let level = request.level.unwrap_or(1.0);
-                controller.force_engage(target, level, until, who, request.reason.clone(), now).map_err(|e| e.to_string())
+                controller
+                    .force_engage(target, level, until, who, request.reason.clone(), now)
+                    .map_err(|e| e.to_string())
             }
-            "/actions/force-release" => controller.force_release(target, until, who, request.reason.clone(), now).map_err(|e| e.to_string()),
-            _ => controller.clear_override(&target, now).ok_or_else(|| "no override on that action".to_string()),
+            "/actions/force-release" => controller
+                .force_release(target, until, who, request.reason.clone(), now)
+                .map_err(|e| e.to_string()),
+            _ => controller
+                .clear_override(&target, now)
+                .ok_or_else(|| "no override on that action".to_string()),
         }
     };
     let messages = match result {
@@ -188,22 +267,38 @@ async fn override_action(admin: &Arc<Admin>, who: &str, route: &str, body: &[u8]
         Err(problem) => return error(StatusCode::BAD_REQUEST, &problem),
     };
     let verb = route.trim_start_matches("/actions/");
-    let span = request.duration.as_ref().map_or("until cleared".to_string(), |d| format!("for {d}"));
+    let span = request
+        .duration
+        .as_ref()
+        .map_or("until cleared".to_string(), |d| format!("for {d}"));
     admin.audit(who, format!("{verb} {described} {span}"));
     let sent: Vec<Value> = messages.iter().map(|m| json!(m)).collect();
     let outgoing = messages.into_iter().map(Into::into).collect();
     if let Err(problem) = admin.enqueue(outgoing).await {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("applied, but cannot queue its messages: {problem}"));
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("applied, but cannot queue its messages: {problem}"),
+        );
     }
     ok(json!({"messages": sent}))
 }
 
 async fn reload(admin: &Admin, who: String) -> Reply {
     let Some(requests) = &admin.reload else {
-        return error(StatusCode::NOT_IMPLEMENTED, "this mode cannot reload its config");
+        return error(
+            StatusCode::NOT_IMPLEMENTED,
+            "this mode cannot reload its config",
+        );
     };
     let (reply, answer) = oneshot::channel();
-    if requests.send(ReloadRequest { who: who.clone(), reply }).await.is_err() {
+    if requests
+        .send(ReloadRequest {
+            who: who.clone(),
+            reply,
+        })
+        .await
+        .is_err()
+    {
         return error(StatusCode::SERVICE_UNAVAILABLE, "the run loop is stopping");
     }
     match answer.await {
@@ -215,7 +310,10 @@ async fn reload(admin: &Admin, who: String) -> Reply {
             tracing::warn!(who = %who, error = %problem, "config reload rejected; the old config keeps running");
             error(StatusCode::UNPROCESSABLE_ENTITY, &problem)
         }
-        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "the run loop stopped before answering"),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the run loop stopped before answering",
+        ),
     }
 }
 

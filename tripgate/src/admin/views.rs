@@ -66,7 +66,12 @@ pub struct Lineage {
 }
 
 impl TransitionRecord {
-    pub fn breaker(t: &Transition, watermark: Option<Nanos>, rule_version: String, silenced: bool) -> TransitionRecord {
+    pub fn breaker(
+        t: &Transition,
+        watermark: Option<Nanos>,
+        rule_version: String,
+        silenced: bool,
+    ) -> TransitionRecord {
         TransitionRecord {
             id: t.notification().id,
             tick: format_rfc3339(t.tick),
@@ -137,7 +142,11 @@ pub fn gates(alerter: &Alerter) -> Vec<GateView> {
         .export_state()
         .gates
         .into_iter()
-        .map(|(gate, open, version)| GateView { gate, open, version })
+        .map(|(gate, open, version)| GateView {
+            gate,
+            open,
+            version,
+        })
         .collect()
 }
 

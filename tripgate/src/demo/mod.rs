@@ -173,6 +173,10 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         delivery_stats.snapshot(),
         outbox.pending_count()
     );
+    // A journal of the default temporary path belongs to this run only.
+    if options.outbox.is_none() && outbox.pending_count() == 0 {
+        let _ = std::fs::remove_file(&outbox_path);
+    }
     shutdown.cancel();
     let _ = server_task.await;
     Ok(())

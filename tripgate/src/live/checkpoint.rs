@@ -123,7 +123,10 @@ impl StateStore {
             let mut next = low;
             while next < high {
                 if Instant::now() > deadline {
-                    bail!("state topic {}: read {next} of {high} records before timing out", self.topic);
+                    bail!(
+                        "state topic {}: read {next} of {high} records before timing out",
+                        self.topic
+                    );
                 }
                 let Some(polled) = consumer.poll(Duration::from_millis(200)) else {
                     continue;
@@ -147,7 +150,11 @@ impl StateStore {
         };
         let wanted: Vec<String> = manifest
             .as_ref()
-            .map(|m| (0..m.chunks as usize).map(|i| chunk_key(m.sequence, i)).collect())
+            .map(|m| {
+                (0..m.chunks as usize)
+                    .map(|i| chunk_key(m.sequence, i))
+                    .collect()
+            })
             .unwrap_or_default();
         let orphans: Vec<String> = latest
             .keys()
@@ -169,7 +176,10 @@ impl StateStore {
             state.extend_from_slice(chunk);
         }
         if sha256_hex(&state) != manifest.state_sha256 {
-            bail!("checkpoint {}: the state does not match its checksum", manifest.sequence);
+            bail!(
+                "checkpoint {}: the state does not match its checksum",
+                manifest.sequence
+            );
         }
         self.sequence = manifest.sequence;
         self.live_chunks = wanted;

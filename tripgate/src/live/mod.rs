@@ -74,6 +74,8 @@ pub fn config_fingerprint(config: &Config) -> String {
 }
 
 async fn serve(config: Config, out: Option<PathBuf>) -> anyhow::Result<()> {
+    // First, so that a SIGTERM during startup is a graceful stop too.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let registry = Registry::new();
     let metrics = Arc::new(LiveMetrics::new(&registry)?);
     let health = Arc::new(Health::default());
@@ -84,9 +86,10 @@ async fn serve(config: Config, out: Option<PathBuf>) -> anyhow::Result<()> {
         status: board.clone(),
     });
     let server_stop = CancellationToken::new();
-    let (address, server_task) = server::start(&config.server.listen, endpoints, server_stop.clone())
-        .await
-        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    let (address, server_task) =
+        server::start(&config.server.listen, endpoints, server_stop.clone())
+            .await
+            .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     tracing::info!(%address, "serving /metrics, /healthz and /readyz");
     let outbox = Outbox::spawn(&config)?;
     let client_health = ClientHealth::new();
@@ -121,7 +124,7 @@ async fn serve(config: Config, out: Option<PathBuf>) -> anyhow::Result<()> {
     });
     let result = tokio::select! {
         joined = &mut worker => joined,
-        signal = shutdown_signal() => {
+        signal = shutdown_signal(&mut terminate) => {
             signal?;
             tracing::info!("shutdown requested");
             stop.store(true, Ordering::Relaxed);
@@ -140,8 +143,7 @@ async fn serve(config: Config, out: Option<PathBuf>) -> anyhow::Result<()> {
     result.context("the live engine thread panicked")?
 }
 
-async fn shutdown_signal() -> anyhow::Result<()> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+async fn shutdown_signal(terminate: &mut tokio::signal::unix::Signal) -> anyhow::Result<()> {
     tokio::select! {
         _ = terminate.recv() => {}
         interrupted = tokio::signal::ctrl_c() => interrupted?,
@@ -167,7 +169,11 @@ async fn report_health(
             continue;
         }
         let degraded = if client_health.reachable() {
-            status.dead_letter_trouble.lock().expect("status lock").clone()
+            status
+                .dead_letter_trouble
+                .lock()
+                .expect("status lock")
+                .clone()
         } else {
             let why = client_health.last_error().unwrap_or_default();
             Some(format!("kafka broker unreachable: {why}"))
@@ -255,7 +261,13 @@ fn start(parts: &Parts) -> anyhow::Result<(Processor, SourceHandle)> {
             }
             let engine = Engine::restore(config, &restored.state)
                 .context("cannot restore the engine from the checkpoint")?;
-            tracing::info!(sequence = manifest.sequence, bytes = manifest.state_bytes, partitions = manifest.offsets.len(), pending_notifications = manifest.pending_notifications.len(), "checkpoint restored");
+            tracing::info!(
+                sequence = manifest.sequence,
+                bytes = manifest.state_bytes,
+                partitions = manifest.offsets.len(),
+                pending_notifications = manifest.pending_notifications.len(),
+                "checkpoint restored"
+            );
             (engine, Some(manifest))
         }
         None => {

@@ -95,7 +95,10 @@ impl Outbox {
         };
         for name in targets {
             if let Some(queue) = self.queues.get(&name) {
-                if queue.blocking_send((sequence, notification.clone())).is_err() {
+                if queue
+                    .blocking_send((sequence, notification.clone()))
+                    .is_err()
+                {
                     tracing::error!(notifier = %name, "notifier task gone; the notification stays pending");
                 }
             }

@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use tripgate_alerter::records::write_tick;
 use tripgate_ingest::kafka::{
-    dead_letter_headers, AckedProducer, DeadLetter, Outgoing, SourceHandle,
-    SourceRecord,
+    dead_letter_headers, AckedProducer, DeadLetter, Outgoing, SourceHandle, SourceRecord,
 };
 use tripgate_model::config::Config;
 use tripgate_model::time::format_rfc3339;
@@ -20,8 +19,8 @@ use tripgate_model::{Nanos, RejectReason, Rejection, WindowSpec};
 
 use super::checkpoint::{Manifest, PartitionOffset, StateStore};
 use super::metrics::LiveMetrics;
-use super::output::OutputFile;
 use super::outbox::Outbox;
+use super::output::OutputFile;
 use super::{config_fingerprint, failpoint, LiveStatus};
 use crate::engine::Engine;
 use crate::server::Health;
@@ -81,7 +80,8 @@ impl Processor {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => bail!("the kafka source stopped"),
             }
-            self.engine.observe_wall_clock(wall_clock_nanos(), idle_timeout);
+            self.engine
+                .observe_wall_clock(wall_clock_nanos(), idle_timeout);
             self.advance()?;
             if let Some(out) = &mut self.out {
                 out.flush()?;
@@ -106,7 +106,9 @@ impl Processor {
         source.stop();
         tracing::info!(
             pending_notifications = self.outbox.pending_count(),
-            left_ms = deadline.saturating_duration_since(Instant::now()).as_millis() as u64,
+            left_ms = deadline
+                .saturating_duration_since(Instant::now())
+                .as_millis() as u64,
             "shutdown complete"
         );
         Ok(())
@@ -130,8 +132,8 @@ impl Processor {
         let max_bytes = self.config.pipeline.max_event_bytes;
         let rejection = match tripgate_ingest::decode(bytes, max_bytes) {
             Ok(event) => {
-                let limit = wall_clock_nanos()
-                    .saturating_add(self.config.pipeline.max_future_skew.nanos());
+                let limit =
+                    wall_clock_nanos().saturating_add(self.config.pipeline.max_future_skew.nanos());
                 if event.occurred_at > limit {
                     Some(Rejection::new(
                         RejectReason::FutureTimestamp,
@@ -235,8 +237,9 @@ impl Processor {
                         let letter = self.unacked.remove(&id).expect("listed above");
                         tracing::warn!(error = %error, topic = %letter.source_topic, partition = letter.source_partition, offset = letter.source_offset, "dead-letter write failed; retrying");
                         self.metrics.dead_letter_failures.inc();
-                        self.status
-                            .set_dead_letter_trouble(Some(format!("dead-letter writes failing: {error}")));
+                        self.status.set_dead_letter_trouble(Some(format!(
+                            "dead-letter writes failing: {error}"
+                        )));
                         self.send_dead_letter(letter)?;
                     }
                     None => {}

@@ -3,14 +3,14 @@
 //! receiver, and the backtest output live mode must reproduce.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+mod http;
+pub use http::*;
+
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub const TRIPGATE: &str = env!("CARGO_BIN_EXE_tripgate");
@@ -31,7 +31,10 @@ pub fn bootstrap() -> Option<String> {
 /// A name no other test (or earlier run) uses.
 pub fn unique(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!(
         "{prefix}-{}-{}-{}",
         std::process::id(),
@@ -150,7 +153,13 @@ tickets = "{name}-tickets"
     /// A simulated day (about 63,000 events), cut to `lines` if given.
     pub fn simulate(&self, seed: u64, lines: Option<usize>) -> PathBuf {
         let full = self.dir.join("full.jsonl");
-        run_ok(Command::new(TRIPGATE).args(["simulate", "--days", "1", "--seed"]).arg(seed.to_string()).arg("--out").arg(&full));
+        run_ok(
+            Command::new(TRIPGATE)
+                .args(["simulate", "--days", "1", "--seed"])
+                .arg(seed.to_string())
+                .arg("--out")
+                .arg(&full),
+        );
         let events = self.dir.join("events.jsonl");
         match lines {
             Some(lines) => {
@@ -235,8 +244,23 @@ tickets = "{name}-tickets"
         Tripgate(command.spawn().unwrap())
     }
 
+    /// tripgate's stderr so far, without terminal colour codes.
     pub fn log(&self) -> String {
-        fs::read_to_string(self.dir.join("tripgate.log")).unwrap_or_default()
+        let raw = fs::read_to_string(self.dir.join("tripgate.log")).unwrap_or_default();
+        let mut plain = String::with_capacity(raw.len());
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                for skipped in chars.by_ref() {
+                    if skipped.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                plain.push(c);
+            }
+        }
+        plain
     }
 }
 
@@ -281,12 +305,22 @@ pub fn run_ok(command: &mut Command) {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Waits until `out` holds exactly `expected`; panics with the log after
 /// `timeout`, or at once if tripgate exits.
-pub fn wait_for_output(scenario: &Scenario, child: &mut Child, out: &Path, expected: &str, timeout: Duration) {
+pub fn wait_for_output(
+    scenario: &Scenario,
+    child: &mut Child,
+    out: &Path,
+    expected: &str,
+    timeout: Duration,
+) {
     let started = Instant::now();
     loop {
         let written = fs::read_to_string(out).unwrap_or_default();
@@ -294,7 +328,10 @@ pub fn wait_for_output(scenario: &Scenario, child: &mut Child, out: &Path, expec
             return;
         }
         if let Some(status) = child.try_wait().unwrap() {
-            panic!("tripgate exited ({status}) before catching up\n{}", tail(&scenario.log()));
+            panic!(
+                "tripgate exited ({status}) before catching up\n{}",
+                tail(&scenario.log())
+            );
         }
         if started.elapsed() > timeout {
             let _ = child.kill();
@@ -312,7 +349,9 @@ pub fn wait_for_output(scenario: &Scenario, child: &mut Child, out: &Path, expec
 
 /// Lines of `out` so far (0 if missing).
 pub fn lines_in(out: &Path) -> usize {
-    fs::read_to_string(out).map(|t| t.lines().count()).unwrap_or(0)
+    fs::read_to_string(out)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
 }
 
 pub fn tail(text: &str) -> String {
@@ -321,7 +360,11 @@ pub fn tail(text: &str) -> String {
 }
 
 pub fn terminate(child: &mut Child, timeout: Duration) -> ExitStatus {
-    run_ok(Command::new("kill").arg("-TERM").arg(child.id().to_string()));
+    run_ok(
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string()),
+    );
     wait_exit(child, timeout).expect("tripgate did not stop after SIGTERM in time")
 }
 
@@ -334,146 +377,4 @@ pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
         std::thread::sleep(Duration::from_millis(100));
     }
     None
-}
-
-/// `GET path` on 127.0.0.1:port: (status, body), or `None` if nothing answers.
-pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split(' ').nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
-    Some((status, body))
-}
-
-/// The value of a metric line `name{labels} value` (labels as written).
-pub fn metric(body: &str, series: &str) -> Option<f64> {
-    body.lines()
-        .find(|line| line.starts_with(series) && line[series.len()..].starts_with(' '))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
-}
-
-/// Polls /metrics until `series` reads `value` (30 s at most); returns the
-/// last page, asserting the value.
-pub fn wait_for_metric(port: u16, series: &str, value: f64) -> String {
-    let started = Instant::now();
-    loop {
-        let (_, metrics) = http_get(port, "/metrics").expect("/metrics answers");
-        if metric(&metrics, series) == Some(value) {
-            return metrics;
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            panic!("{series} is not {value} after 30s:\n{metrics}");
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
-/// A webhook receiver on 127.0.0.1 that answers 200 and records every
-/// request's `webhook-id` and body.
-pub struct Receiver {
-    pub url: String,
-    pub received: Arc<Mutex<Vec<(String, String)>>>,
-}
-
-impl Receiver {
-    pub fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let store = received.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let store = store.clone();
-                std::thread::spawn(move || serve(stream, &store));
-            }
-        });
-        Receiver { url, received }
-    }
-
-    /// Distinct ids with their bodies; panics if one id came with two bodies.
-    pub fn by_id(&self) -> BTreeMap<String, String> {
-        let mut by_id = BTreeMap::new();
-        for (id, body) in self.received.lock().unwrap().iter() {
-            if let Some(previous) = by_id.insert(id.clone(), body.clone()) {
-                assert_eq!(previous, *body, "id {id} was sent with two different bodies");
-            }
-        }
-        by_id
-    }
-}
-
-fn serve(stream: TcpStream, store: &Mutex<Vec<(String, String)>>) {
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut id = String::new();
-        let mut length = 0;
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                match name.to_ascii_lowercase().as_str() {
-                    "webhook-id" => id = value.trim().to_string(),
-                    "content-length" => length = value.trim().parse().unwrap_or(0),
-                    _ => {}
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        store.lock().unwrap().push((id, String::from_utf8_lossy(&body).into_owned()));
-        if writer.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_err() {
-            return;
-        }
-    }
-}
-
-/// (tick, rule or gate, key, from, to) of every transition record in a
-/// backtest-format output, sorted.
-pub fn transitions_in_output(output: &str) -> Vec<(String, String, String, String, String)> {
-    let mut found: Vec<_> = output
-        .lines()
-        .filter_map(|line| {
-            let record: serde_json::Value = serde_json::from_str(line).unwrap();
-            let text = |field: &str| record[field].as_str().unwrap_or_default().to_string();
-            match record["kind"].as_str()? {
-                "transition" => Some((text("tick"), text("rule"), text("key"), text("from"), text("to"))),
-                "gate" => Some((text("tick"), text("gate"), String::new(), text("from"), text("to"))),
-                _ => None,
-            }
-        })
-        .collect();
-    found.sort();
-    found
-}
-
-/// The same tuple from webhook bodies.
-pub fn transitions_in_bodies<'a>(bodies: impl Iterator<Item = &'a String>) -> Vec<(String, String, String, String, String)> {
-    let mut found: Vec<_> = bodies
-        .map(|body| {
-            let record: serde_json::Value = serde_json::from_str(body).unwrap();
-            let text = |field: &str| record[field].as_str().unwrap_or_default().to_string();
-            let name = if record["type"] == "gate.transition" { text("gate") } else { text("rule") };
-            let key = if record["type"] == "gate.transition" { String::new() } else { text("key") };
-            (text("tick"), name, key, text("from"), text("to"))
-        })
-        .collect();
-    found.sort();
-    found
 }
