@@ -105,7 +105,9 @@ mod tests {
 
     #[test]
     fn state_machine_table() {
-        let cases: &[(&str, usize, usize, &[Observed], &[Band])] = &[
+        // (name, n, m, observations, states after each tick)
+        type Case<'a> = (&'a str, usize, usize, &'a [Observed], &'a [Band]);
+        let cases: &[Case] = &[
             ("immediate with for 0", 0, 0, &[Y, R, G], &[y, r, g]),
             (
                 "escalation waits n+1 ticks",
