@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end benchmark of live mode against the real Apache Kafka broker (issue 6).
 #
-#   scripts/bench-live.sh [--days N] [--seed S] [--partitions P]
+#   scripts/bench-live.sh [--days N] [--seed S] [--partitions P] [--scrape]
 #
 # Simulates N days (default 7) once into .cache/bench/, loads them with `tripgate
 # produce` into fresh P-partition topics (default 6), then starts the release
@@ -9,12 +9,14 @@
 # (tripgate_events_total on /metrics). Prints, as `RESULT name value unit` lines:
 #   live_events_per_core_second  events ÷ the process's own user+sys CPU seconds
 #                                (all its threads, librdkafka's included)
-#   live_catch_up_seconds        wall time from start to caught up
+#   live_catch_up_seconds        wall time from start to caught up (and events ÷ that)
 #   live_max_lag / live_final_lag  largest and last tripgate_consumer_lag sum seen
 #   live_peak_rss                VmHWM of the process
 #   produce_events_per_second    `tripgate produce`, wall time (it waits for acks)
-# A broker already running (scripts/kafka.sh status) is reused and left running;
-# otherwise one is started and stopped on exit. Topics and group are unique per run.
+# --scrape fetches /metrics back to back the whole time (a worst case for the "ingest
+# slowed ≤ 10% while scraped" target: compare events/s per core with a run without it).
+# A broker already running (scripts/kafka.sh status) is reused and left running; a
+# paused one (a test's) makes the script stop; otherwise one is started and stopped on exit. Topics and group are unique per run.
 set -euo pipefail
 export TZ=UTC LC_ALL=C
 
@@ -27,11 +29,13 @@ KAFKA="$SCRIPT_DIR/kafka.sh"
 days=7
 seed=7
 partitions=6
+scrape=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --days) days="$2"; shift ;;
     --seed) seed="$2"; shift ;;
     --partitions) partitions="$2"; shift ;;
+    --scrape) scrape=1 ;;
     -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "bench-live: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -43,8 +47,10 @@ result() { printf 'RESULT %s %s %s\n' "$1" "$2" "$3"; }
 
 started_broker=0
 run_pid=""
+scraper_pid=""
 cleanup() {
   local rc=$?
+  [[ -z $scraper_pid ]] || kill "$scraper_pid" 2>/dev/null || true
   if [[ -n $run_pid ]] && kill -0 "$run_pid" 2>/dev/null; then
     kill -TERM "$run_pid" 2>/dev/null || true
     wait "$run_pid" 2>/dev/null || true
@@ -61,8 +67,13 @@ mkdir -p "$CACHE"
 say "building the release binary"
 (cd "$ROOT" && cargo build --release -p tripgate --quiet)
 
-if bash "$KAFKA" status >/dev/null 2>&1; then
+broker_status="$(bash "$KAFKA" status 2>&1 || true)"
+if [[ $broker_status == running* ]]; then
   say "reusing the running broker"
+elif [[ $broker_status == paused* ]]; then
+  # A test paused it on purpose; starting a fresh one would wipe its data.
+  say "the broker is paused by someone else's test: $broker_status"
+  exit 1
 else
   say "starting Kafka"
   bash "$KAFKA" start >/dev/null
@@ -88,6 +99,7 @@ group_id = "$name-group"
 dead_letter_topic = "$name-dlq"
 state_topic = "$name-state"
 partitions = $partitions
+statistics_interval = "1s"
 [kafka.topics]
 orders = "$name-orders"
 fulfillment = "$name-fulfillment"
@@ -108,6 +120,14 @@ TRIPGATE__SERVER__LISTEN="127.0.0.1:$port" "$BIN" run \
   --config "$ROOT/config/playbook.toml" --config "$dir/kafka.toml" \
   --out "$dir/live.jsonl" >"$dir/run.log" 2>&1 &
 run_pid=$!
+if [[ $scrape -eq 1 ]]; then
+  ( scrapes=0
+    while kill -0 "$run_pid" 2>/dev/null; do
+      curl -fsS -o /dev/null "http://127.0.0.1:$port/metrics" 2>/dev/null && scrapes=$((scrapes + 1))
+      echo "$scrapes" > "$dir/scrapes"
+    done ) &
+  scraper_pid=$!
+fi
 
 metric_sum() {  # sum of every sample of metric $1 in $2
   awk -v name="$1" '$1 == name || index($1, name "{") == 1 {sum += $NF} END {printf "%.0f", sum}' <<<"$2"
@@ -147,6 +167,8 @@ say "$read_events events in $wall s wall, $cpu_seconds CPU s, lag max $max_lag, 
 result live_events "$read_events" events
 result live_events_per_core_second "$(awk -v n="$read_events" -v c="$cpu_seconds" 'BEGIN {printf "%.0f", n / c}')" events/s
 result live_catch_up_seconds "$wall" s
+result live_events_per_wall_second "$(awk -v n="$read_events" -v w="$wall" 'BEGIN {printf "%.0f", n / w}')" events/s
 result live_max_lag "$max_lag" messages
 result live_final_lag "$final_lag" messages
+[[ $scrape -eq 0 ]] || result live_scrapes_during_catch_up "$(cat "$dir/scrapes" 2>/dev/null || echo 0)" scrapes
 result live_peak_rss "$(awk -v kb="$rss_kb" 'BEGIN {printf "%.1f", kb / 1024}')" MB

@@ -68,7 +68,12 @@ fn main() {
         let receiver = Receiver::start(Vec::new()).await;
         let notifier = Notifier::from_config("hook", &webhook_config(&receiver.url, "2s"))
             .expect("valid notifier");
-        let config = Config::from_toml(RULE).expect("valid rule");
+        let notifier_table = format!(
+            "\n[notifier.hook]\nkind = \"webhook\"\nurl = \"{}\"\nsecret = \"{}\"\ntimeout = \"2s\"\n",
+            receiver.url,
+            support::SECRET
+        );
+        let config = Config::from_toml(&format!("{RULE}{notifier_table}")).expect("valid rule");
         let mut alerter = Alerter::new(&config);
         let mut started = Vec::with_capacity(rounds);
         for round in 0..rounds {

@@ -50,6 +50,20 @@ impl LiveStatus {
     }
 }
 
+/// A startup problem waiting will not fix (a checkpoint of another config,
+/// an `--out` file changed behind tripgate's back): reported and fatal,
+/// where broker trouble is retried.
+#[derive(Debug)]
+struct Fatal(String);
+
+impl std::fmt::Display for Fatal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Fatal {}
+
 /// How long one attempt to reach the broker at startup may take.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -204,6 +218,7 @@ fn start_and_run(parts: Parts) -> anyhow::Result<()> {
         }
         match start(&parts) {
             Ok(started) => break started,
+            Err(error) if error.downcast_ref::<Fatal>().is_some() => return Err(error),
             Err(error) => {
                 let reason = format!("waiting for kafka: {error:#}");
                 tracing::warn!(error = %format!("{error:#}"), retry_in_ms = pause.as_millis() as u64, "cannot start live mode yet");
@@ -253,14 +268,18 @@ fn start(parts: &Parts) -> anyhow::Result<(Processor, SourceHandle)> {
         Some(restored) => {
             let manifest = restored.manifest;
             if manifest.config_fingerprint != config_fingerprint(config) {
-                bail!(
+                return Err(Fatal(format!(
                     "the checkpoint in {} was made with other pipeline settings, rules or gates; \
                      restore that config, or use a new state_topic and group_id to start over",
                     kafka.state_topic
-                );
+                ))
+                .into());
             }
-            let engine = Engine::restore(config, &restored.state)
-                .context("cannot restore the engine from the checkpoint")?;
+            let engine = Engine::restore(config, &restored.state).map_err(|error| {
+                Fatal(format!(
+                    "cannot restore the engine from the checkpoint: {error}"
+                ))
+            })?;
             tracing::info!(
                 sequence = manifest.sequence,
                 bytes = manifest.state_bytes,
@@ -278,7 +297,7 @@ fn start(parts: &Parts) -> anyhow::Result<(Processor, SourceHandle)> {
     let out = match &parts.out {
         Some(path) => {
             let keep = manifest.as_ref().and_then(|m| m.out_len).unwrap_or(0);
-            Some(OutputFile::open(path, keep)?)
+            Some(OutputFile::open(path, keep).map_err(|error| Fatal(format!("{error:#}")))?)
         }
         None => None,
     };

@@ -264,6 +264,16 @@ tickets = "{name}-tickets"
     }
 }
 
+/// A passing test leaves nothing behind; a failing one keeps its directory
+/// (configs, logs, outputs) for whoever investigates.
+impl Drop for Scenario {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
 /// A running tripgate, killed when dropped so a failed test leaves no
 /// process behind.
 pub struct Tripgate(pub Child);
