@@ -78,8 +78,18 @@ struct KeyWindows<A> {
     last_data_bucket: i64,
 }
 
-/// The totals of `bucket`, if it holds data.
+/// The totals of `bucket`, if it holds data. A window's entering bucket is
+/// usually the newest and its leaving bucket the oldest, so the ends are
+/// tried before a search.
 fn read<A>(buckets: &VecDeque<(i64, A)>, bucket: i64) -> Option<&A> {
+    let (newest, totals) = buckets.back()?;
+    if *newest <= bucket {
+        return (*newest == bucket).then_some(totals);
+    }
+    let (oldest, totals) = buckets.front()?;
+    if *oldest >= bucket {
+        return (*oldest == bucket).then_some(totals);
+    }
     buckets
         .binary_search_by_key(&bucket, |(index, _)| *index)
         .ok()

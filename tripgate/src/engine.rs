@@ -8,14 +8,7 @@ use serde::{Deserialize, Serialize};
 use tripgate_aggregator::{Admission, Aggregator, Counters};
 use tripgate_alerter::{Alerter, AlerterState, Outcome};
 use tripgate_model::config::{Config, Pipeline};
-use tripgate_model::{Event, Nanos, RejectReason, Rejection, TickSnapshot, WindowSpec};
-
-/// What happened to one input message.
-#[derive(Debug)]
-pub enum Ingested {
-    Admitted(Admission),
-    Rejected(Rejection),
-}
+use tripgate_model::{Event, Nanos, RejectReason, TickSnapshot, WindowSpec};
 
 /// What `Engine::save_state` writes.
 #[derive(Serialize)]
@@ -130,14 +123,13 @@ impl Engine {
     }
 
     /// Decodes and offers one message; ticks are closed by `advance`.
-    pub fn ingest(&mut self, bytes: &[u8]) -> Ingested {
+    pub fn ingest(&mut self, bytes: &[u8]) {
         self.stats.read += 1;
         match tripgate_ingest::decode(bytes, self.max_event_bytes) {
-            Ok(event) => Ingested::Admitted(self.offer(event)),
-            Err(rejection) => {
-                self.reject(rejection.reason);
-                Ingested::Rejected(rejection)
+            Ok(event) => {
+                self.offer(event);
             }
+            Err(rejection) => self.reject(rejection.reason),
         }
     }
 
