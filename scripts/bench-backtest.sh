@@ -34,7 +34,7 @@ while [[ $# -gt 0 ]]; do
     throughput|orders|keys|all) what="$1" ;;
     --days) days="$2"; shift ;;
     --seed) seed="$2"; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/{/^#/p}' "$0"; exit 0 ;;
     *) echo "bench-backtest: unknown argument $1" >&2; exit 2 ;;
   esac
   shift

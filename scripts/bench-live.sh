@@ -36,7 +36,7 @@ while [[ $# -gt 0 ]]; do
     --seed) seed="$2"; shift ;;
     --partitions) partitions="$2"; shift ;;
     --scrape) scrape=1 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/{/^#/p}' "$0"; exit 0 ;;
     *) echo "bench-live: unknown argument $1" >&2; exit 2 ;;
   esac
   shift

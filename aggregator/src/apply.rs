@@ -42,9 +42,7 @@ pub(crate) fn apply(state: &mut State, event: Event) {
             }
             let margin: i128 = lines
                 .iter()
-                .map(|line| {
-                    i128::from(line.quantity) * (line.unit_price.0 - line.unit_cost.0)
-                })
+                .map(|line| i128::from(line.quantity) * (line.unit_price.0 - line.unit_cost.0))
                 .sum();
             let mut units: Vec<(Arc<str>, u64)> = Vec::with_capacity(lines.len());
             for line in &lines {

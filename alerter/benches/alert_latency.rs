@@ -39,11 +39,17 @@ actions.red = [{ name = "throttle_acquisition", level = 1.0 }]
 
 fn snapshot(round: usize) -> TickSnapshot {
     // Alternating red and green: every tick is a transition.
-    let value = if round % 2 == 0 { 0.7 } else { 0.99 };
+    let value = if round.is_multiple_of(2) { 0.7 } else { 0.99 };
     TickSnapshot {
         tick: 1_736_121_600 * NANOS_PER_SECOND + round as i64 * 60 * NANOS_PER_SECOND,
         series: vec![SeriesValues {
-            values: vec![(Arc::from("all"), Measure::Ratio { value, samples: 500 })],
+            values: vec![(
+                Arc::from("all"),
+                Measure::Ratio {
+                    value,
+                    samples: 500,
+                },
+            )],
         }],
     }
 }

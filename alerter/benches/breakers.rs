@@ -84,7 +84,7 @@ fn snapshot(alerter: &Alerter, names: &[Arc<str>], phase: usize, tick: i64) -> T
                 .iter()
                 .enumerate()
                 .map(|(index, name)| {
-                    let bad = index % 10 == 0 && (index + phase) % PERIOD < 3;
+                    let bad = index.is_multiple_of(10) && (index + phase) % PERIOD < 3;
                     let measure = match spec.kpi.kind() {
                         KpiKind::Ratio => Measure::Ratio {
                             // defect rate: baseline 0.01, bad 0.03; on-time: 0.99, bad 0.7
@@ -123,7 +123,9 @@ fn snapshot(alerter: &Alerter, names: &[Arc<str>], phase: usize, tick: i64) -> T
 
 fn breaker_benches(c: &mut Criterion<ThreadCpuTime>) {
     let config = Config::from_toml(RULES).expect("valid rules");
-    let names: Vec<Arc<str>> = (0..KEYS).map(|i| Arc::from(format!("key-{i:05}"))).collect();
+    let names: Vec<Arc<str>> = (0..KEYS)
+        .map(|i| Arc::from(format!("key-{i:05}")))
+        .collect();
     let mut alerter = Alerter::new(&config);
     let snapshots: Vec<TickSnapshot> = (0..PERIOD)
         .map(|phase| snapshot(&alerter, &names, phase, phase as i64 * TICK))
@@ -149,8 +151,8 @@ fn breaker_benches(c: &mut Criterion<ThreadCpuTime>) {
     // scrape gathers and encodes the text. At the cap, each rule exports
     // its metrics_max_keys (50) worst keys.
     let registry = Registry::new();
-    let metrics = AlerterMetrics::new(&registry, config.pipeline.metrics_max_keys)
-        .expect("fresh registry");
+    let metrics =
+        AlerterMetrics::new(&registry, config.pipeline.metrics_max_keys).expect("fresh registry");
     let specs = alerter.window_specs().to_vec();
     let snapshot = &snapshots[0];
     let outcome = alerter.evaluate(snapshot);

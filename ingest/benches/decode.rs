@@ -27,21 +27,95 @@ fn samples() -> Vec<(&'static str, String)> {
     let at = r#""occurred_at":"2025-03-14T09:26:53.589Z""#;
     let order = r#""order_id":"ord-2025-03-14-000918273""#;
     let event = |id: u32, kind: &str, fields: &str| {
-        format!(r#"{{"event_id":"evt-01HQ7ZK3V9P2M5N8R4T6W{id:05}","type":"{kind}",{at},{fields},{meta}}}"#)
+        format!(
+            r#"{{"event_id":"evt-01HQ7ZK3V9P2M5N8R4T6W{id:05}","type":"{kind}",{at},{fields},{meta}}}"#
+        )
     };
     vec![
-        ("order.placed", event(1, "order.placed", &format!(
-            r#"{order},"channel":"marketplace","region":"eu-central","warehouse":"wh-fra-2","promised_by":"2025-03-16T18:00:00+01:00","lines":[{{"sku":"SKU-004417","quantity":2,"unit_price":24.99,"unit_cost":11.2}},{{"sku":"SKU-000231","quantity":1,"unit_price":119.0,"unit_cost":64.35}}]"#
-        ))),
-        ("order.cancelled", event(2, "order.cancelled", &format!(r#"{order},"note":"customer changed their mind before packing""#))),
-        ("order.refunded", event(3, "order.refunded", &format!(r#"{order},"amount":49.98,"note":"damaged in transit, refund approved""#))),
-        ("order.chargeback", event(4, "order.chargeback", &format!(r#"{order},"amount":119.0,"note":"issuer dispute code 10.4 received""#))),
-        ("fulfillment.shipped", event(5, "fulfillment.shipped", &format!(r#"{order},"carrier":"parcelco-express","tracking":"1Z999AA10123456784""#))),
-        ("fulfillment.delivered", event(6, "fulfillment.delivered", &format!(r#"{order},"proof":"signature","tracking":"1Z999AA10123456784""#))),
-        ("fulfillment.defect_reported", event(7, "fulfillment.defect_reported", &format!(r#"{order},"sku":"SKU-004417","quantity":1,"reason":"damaged_packaging""#))),
-        ("ticket.opened", event(8, "ticket.opened", &format!(r#""ticket_id":"tkt-2025-03-14-0000451","category":"shipping","priority":"high",{order}"#))),
-        ("ticket.first_response", event(9, "ticket.first_response", r#""ticket_id":"tkt-2025-03-14-0000451","agent":"agent-0042","channel_used":"email""#)),
-        ("ticket.resolved", event(10, "ticket.resolved", r#""ticket_id":"tkt-2025-03-14-0000451","agent":"agent-0042","resolution":"reshipped""#)),
+        (
+            "order.placed",
+            event(
+                1,
+                "order.placed",
+                &format!(
+                    r#"{order},"channel":"marketplace","region":"eu-central","warehouse":"wh-fra-2","promised_by":"2025-03-16T18:00:00+01:00","lines":[{{"sku":"SKU-004417","quantity":2,"unit_price":24.99,"unit_cost":11.2}},{{"sku":"SKU-000231","quantity":1,"unit_price":119.0,"unit_cost":64.35}}]"#
+                ),
+            ),
+        ),
+        (
+            "order.cancelled",
+            event(
+                2,
+                "order.cancelled",
+                &format!(r#"{order},"note":"customer changed their mind before packing""#),
+            ),
+        ),
+        (
+            "order.refunded",
+            event(
+                3,
+                "order.refunded",
+                &format!(r#"{order},"amount":49.98,"note":"damaged in transit, refund approved""#),
+            ),
+        ),
+        (
+            "order.chargeback",
+            event(
+                4,
+                "order.chargeback",
+                &format!(r#"{order},"amount":119.0,"note":"issuer dispute code 10.4 received""#),
+            ),
+        ),
+        (
+            "fulfillment.shipped",
+            event(
+                5,
+                "fulfillment.shipped",
+                &format!(r#"{order},"carrier":"parcelco-express","tracking":"1Z999AA10123456784""#),
+            ),
+        ),
+        (
+            "fulfillment.delivered",
+            event(
+                6,
+                "fulfillment.delivered",
+                &format!(r#"{order},"proof":"signature","tracking":"1Z999AA10123456784""#),
+            ),
+        ),
+        (
+            "fulfillment.defect_reported",
+            event(
+                7,
+                "fulfillment.defect_reported",
+                &format!(r#"{order},"sku":"SKU-004417","quantity":1,"reason":"damaged_packaging""#),
+            ),
+        ),
+        (
+            "ticket.opened",
+            event(
+                8,
+                "ticket.opened",
+                &format!(
+                    r#""ticket_id":"tkt-2025-03-14-0000451","category":"shipping","priority":"high",{order}"#
+                ),
+            ),
+        ),
+        (
+            "ticket.first_response",
+            event(
+                9,
+                "ticket.first_response",
+                r#""ticket_id":"tkt-2025-03-14-0000451","agent":"agent-0042","channel_used":"email""#,
+            ),
+        ),
+        (
+            "ticket.resolved",
+            event(
+                10,
+                "ticket.resolved",
+                r#""ticket_id":"tkt-2025-03-14-0000451","agent":"agent-0042","resolution":"reshipped""#,
+            ),
+        ),
     ]
 }
 
@@ -58,21 +132,27 @@ fn decode_benches(c: &mut Criterion<ThreadCpuTime>) {
     group.bench_function(format!("mixed/{} events, {total} B", samples.len()), |b| {
         b.iter(|| {
             for (_, text) in &samples {
-                black_box(tripgate_ingest::decode(black_box(text.as_bytes()), MAX_EVENT_BYTES).ok());
+                black_box(
+                    tripgate_ingest::decode(black_box(text.as_bytes()), MAX_EVENT_BYTES).ok(),
+                );
             }
         })
     });
     for (kind, text) in &samples {
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_function(format!("{kind}/{} B", text.len()), |b| {
-            b.iter(|| black_box(tripgate_ingest::decode(black_box(text.as_bytes()), MAX_EVENT_BYTES).ok()))
+            b.iter(|| {
+                black_box(tripgate_ingest::decode(black_box(text.as_bytes()), MAX_EVENT_BYTES).ok())
+            })
         });
     }
     // A rejection must not be the slow path an attacker can pick.
     let broken = samples[0].1.replace("\"quantity\":2", "\"quantity\":2.0");
     group.throughput(Throughput::Bytes(broken.len() as u64));
     group.bench_function("rejected/invalid_field", |b| {
-        b.iter(|| black_box(tripgate_ingest::decode(black_box(broken.as_bytes()), MAX_EVENT_BYTES).err()))
+        b.iter(|| {
+            black_box(tripgate_ingest::decode(black_box(broken.as_bytes()), MAX_EVENT_BYTES).err())
+        })
     });
     group.finish();
 }

@@ -37,11 +37,18 @@ pub(crate) fn parse(text: &str) -> Option<Vec<(&'static str, Value<'_>)>> {
 #[cfg(debug_assertions)]
 pub(crate) fn assert_agrees(text: &str, fields: &[(&'static str, Value<'_>)]) {
     let slow = crate::json::parse(text).expect("the fast path accepted invalid JSON");
-    assert!(slow.duplicate.is_none(), "the fast path missed a duplicate in {text}");
+    assert!(
+        slow.duplicate.is_none(),
+        "the fast path missed a duplicate in {text}"
+    );
     let Value::Object(slow_fields) = &slow.value else {
         panic!("the fast path accepted a non-object: {text}");
     };
-    assert_eq!(slow_fields.as_slice(), fields, "the fast path disagrees on {text}");
+    assert_eq!(
+        slow_fields.as_slice(),
+        fields,
+        "the fast path disagrees on {text}"
+    );
 }
 
 /// What the kept fields of an object hold.
@@ -424,7 +431,8 @@ pub(crate) fn timestamp(text: &str) -> Option<Nanos> {
         if !(1..=9).contains(&digits) {
             return None;
         }
-        fraction_nanos = number(position + 1, position + 1 + digits)? * 10i64.pow(9 - digits as u32);
+        fraction_nanos =
+            number(position + 1, position + 1 + digits)? * 10i64.pow(9 - digits as u32);
         position += 1 + digits;
     }
     let offset_seconds = match &bytes[position..] {
@@ -493,7 +501,9 @@ mod tests {
         ));
         assert!(agrees(r#"{"amount":1e2,"quantity":0,"lines":[],"x":-1}"#));
         assert!(agrees(r#"{}"#));
-        assert!(agrees(r#"{"amount":-3,"quantity":-9223372036854775808,"unit_cost":-0.0}"#));
+        assert!(agrees(
+            r#"{"amount":-3,"quantity":-9223372036854775808,"unit_cost":-0.0}"#
+        ));
     }
 
     #[test]
@@ -548,13 +558,22 @@ mod tests {
                 let mut word = *b"abcdefgh";
                 word[position] = byte;
                 if byte == b'"' || byte == b'\\' || byte < 0x20 {
-                    assert!(needs_a_look(u64::from_le_bytes(word)), "{byte} at {position}");
+                    assert!(
+                        needs_a_look(u64::from_le_bytes(word)),
+                        "{byte} at {position}"
+                    );
                 }
             }
         }
         assert!(!needs_a_look(u64::from_le_bytes(*b"ord-2025")));
-        assert!(!needs_a_look(u64::from_le_bytes("café-é".as_bytes().try_into().unwrap())));
-        let long = format!("{{\"event_id\":\"{}\",\"x\":\"{}\\u0041\"}}", "a".repeat(40), "b".repeat(21));
+        assert!(!needs_a_look(u64::from_le_bytes(
+            "café-é".as_bytes().try_into().unwrap()
+        )));
+        let long = format!(
+            "{{\"event_id\":\"{}\",\"x\":\"{}\\u0041\"}}",
+            "a".repeat(40),
+            "b".repeat(21)
+        );
         assert!(parse(&long).is_none());
         assert!(agrees(&format!("{{\"event_id\":\"{}\"}}", "a".repeat(41))));
     }
