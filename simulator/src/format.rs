@@ -70,7 +70,7 @@ pub(crate) fn push_timestamp(buf: &mut String, nanos: i64) {
     buf.push(':');
     push_padded(buf, second_of_day % 60, 2);
     buf.push('.');
-    if fraction % 1_000_000 == 0 {
+    if fraction.is_multiple_of(1_000_000) {
         push_padded(buf, fraction / 1_000_000, 3);
     } else {
         push_padded(buf, fraction, 9);

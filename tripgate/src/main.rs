@@ -155,9 +155,15 @@ fn main() -> ExitCode {
 
 /// Logs go to stderr; `tripgate run` sets its own filter default the same way.
 fn init_logging(format: LogFormat) {
+    // rdkafka repeats every broker hiccup at info and warn; tripgate logs
+    // what matters of them itself (health, degraded), so only its errors pass.
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRIPGATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rdkafka=error"));
+    // Colour codes only for a person at a terminal, never into log files.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
