@@ -17,7 +17,12 @@ pub struct Gauges {
 impl Gauges {
     pub fn new(offsets: Vec<i64>) -> Gauges {
         let history_len = offsets.iter().copied().max().unwrap_or(0) + 1;
-        Gauges { current: Vec::new(), offsets, history: Vec::new(), history_len }
+        Gauges {
+            current: Vec::new(),
+            offsets,
+            history: Vec::new(),
+            history_len,
+        }
     }
 
     pub fn change(&mut self, key: u32, delta: i64) {
@@ -33,11 +38,15 @@ impl Gauges {
     pub fn close(&mut self, tick_index: i64, mut visit: impl FnMut(u32, usize, i64)) {
         let keep_history = self.history_len > 1;
         if keep_history && self.history.len() < self.current.len() {
-            self.history.resize(self.current.len(), vec![(i64::MIN, 0); self.history_len as usize]);
+            self.history.resize(
+                self.current.len(),
+                vec![(i64::MIN, 0); self.history_len as usize],
+            );
         }
         for (key, &value) in self.current.iter().enumerate() {
             if keep_history {
-                self.history[key][tick_index.rem_euclid(self.history_len) as usize] = (tick_index, value);
+                self.history[key][tick_index.rem_euclid(self.history_len) as usize] =
+                    (tick_index, value);
             }
             for (position, &offset) in self.offsets.iter().enumerate() {
                 let read = if offset == 0 {

@@ -121,7 +121,9 @@ impl KpiState {
             series.data = match series.kpi.kind() {
                 KpiKind::Ratio => Data::Ratio(Windows::new(windows)),
                 KpiKind::Distribution => Data::Distribution(Windows::new(windows)),
-                KpiKind::Gauge => Data::Gauge(Gauges::new(windows.iter().map(|w| w.offset).collect())),
+                KpiKind::Gauge => {
+                    Data::Gauge(Gauges::new(windows.iter().map(|w| w.offset).collect()))
+                }
             };
         }
         let mut by_kpi = vec![Vec::new(); Kpi::ALL.len()];

@@ -10,8 +10,8 @@
 
 pub mod actions;
 pub mod breaker;
-pub mod metrics;
 mod engine;
+pub mod metrics;
 mod notifications;
 pub mod notify;
 pub mod records;

@@ -30,11 +30,12 @@ impl AlerterMetrics {
             registry.register(Box::new(vec.clone()))?;
             Ok(vec)
         };
-        let counter = |name: &str, help: &str, labels: &[&str]| -> prometheus::Result<IntCounterVec> {
-            let vec = IntCounterVec::new(Opts::new(name, help), labels)?;
-            registry.register(Box::new(vec.clone()))?;
-            Ok(vec)
-        };
+        let counter =
+            |name: &str, help: &str, labels: &[&str]| -> prometheus::Result<IntCounterVec> {
+                let vec = IntCounterVec::new(Opts::new(name, help), labels)?;
+                registry.register(Box::new(vec.clone()))?;
+                Ok(vec)
+            };
         Ok(AlerterMetrics {
             kpi: gauge(
                 "tripgate_kpi",
@@ -63,13 +64,23 @@ impl AlerterMetrics {
     }
 
     /// Replaces the exported values with those of the tick just closed.
-    pub fn observe(&self, specs: &[WindowSpec], snapshot: &TickSnapshot, outcome: &Outcome, alerter: &Alerter) {
+    pub fn observe(
+        &self,
+        specs: &[WindowSpec],
+        snapshot: &TickSnapshot,
+        outcome: &Outcome,
+        alerter: &Alerter,
+    ) {
         for transition in &outcome.transitions {
-            self.transitions.with_label_values(&[&transition.rule, transition.to.as_str()]).inc();
+            self.transitions
+                .with_label_values(&[&transition.rule, transition.to.as_str()])
+                .inc();
         }
         for gate in &outcome.gates {
             let to = if gate.opened { "open" } else { "closed" };
-            self.gate_transitions.with_label_values(&[&gate.gate, to]).inc();
+            self.gate_transitions
+                .with_label_values(&[&gate.gate, to])
+                .inc();
         }
         self.kpi.reset();
         self.breaker_band.reset();
@@ -79,47 +90,69 @@ impl AlerterMetrics {
         for (rule, slots) in alerter.breakers() {
             let spec = &specs[rule.main];
             let scope = spec.scope.as_str();
-            let values: HashMap<&str, &Measure> =
-                snapshot.series[rule.main].values.iter().map(|(key, measure)| (&**key, measure)).collect();
+            let values: HashMap<&str, &Measure> = snapshot.series[rule.main]
+                .values
+                .iter()
+                .map(|(key, measure)| (&**key, measure))
+                .collect();
             for slot in worst(slots, self.max_keys) {
                 self.breaker_band
                     .with_label_values(&[&rule.config.name, scope, &slot.key])
                     .set(slot.breaker.state.metric_value());
                 for (action, level) in &slot.engaged {
-                    let entry = levels.entry((action.clone(), scope, slot.key.to_string())).or_insert(0.0);
+                    let entry = levels
+                        .entry((action.clone(), scope, slot.key.to_string()))
+                        .or_insert(0.0);
                     *entry = entry.max(*level);
                 }
                 if !exported_kpis.insert((rule.main, &slot.key)) {
                     continue;
                 }
-                let measure = values.get(&*slot.key).copied().copied().or(match spec.kpi.kind() {
-                    KpiKind::Gauge => Some(Measure::Gauge { value: 0 }),
-                    _ => None,
-                });
+                let measure = values
+                    .get(&*slot.key)
+                    .copied()
+                    .copied()
+                    .or(match spec.kpi.kind() {
+                        KpiKind::Gauge => Some(Measure::Gauge { value: 0 }),
+                        _ => None,
+                    });
                 if let Some(measure) = measure {
                     self.export_kpi(spec, &slot.key, &measure);
                 }
             }
         }
         for (gate, open) in alerter.gates() {
-            self.gate_open.with_label_values(&[&gate.name]).set(if open { 1.0 } else { 0.0 });
+            self.gate_open
+                .with_label_values(&[&gate.name])
+                .set(if open { 1.0 } else { 0.0 });
             if !open {
                 for action in &gate.actions_when_closed {
-                    levels.insert((action.name.clone(), "gate", gate.name.clone()), action.level());
+                    levels.insert(
+                        (action.name.clone(), "gate", gate.name.clone()),
+                        action.level(),
+                    );
                 }
             }
         }
         for ((action, scope, key), level) in levels {
-            self.action_level.with_label_values(&[&action, scope, &key]).set(level);
+            self.action_level
+                .with_label_values(&[&action, scope, &key])
+                .set(level);
         }
     }
 
     fn export_kpi(&self, spec: &WindowSpec, key: &str, measure: &Measure) {
         let window = spec.window.as_ref().map_or("", |w| w.text());
-        let labels = |stat: &'static str| [spec.kpi.as_str(), stat, spec.scope.as_str(), key, window];
+        let labels =
+            |stat: &'static str| [spec.kpi.as_str(), stat, spec.scope.as_str(), key, window];
         match measure {
-            Measure::Ratio { value, .. } => self.kpi.with_label_values(&labels("value")).set(*value),
-            Measure::Gauge { value } => self.kpi.with_label_values(&labels("value")).set(*value as f64),
+            Measure::Ratio { value, .. } => {
+                self.kpi.with_label_values(&labels("value")).set(*value)
+            }
+            Measure::Gauge { value } => self
+                .kpi
+                .with_label_values(&labels("value"))
+                .set(*value as f64),
             Measure::Distribution(stats) => {
                 for (stat, value) in [
                     ("count", stats.count as f64),
@@ -144,7 +177,9 @@ pub fn worst(slots: &[BreakerSlot], limit: usize) -> Vec<&BreakerSlot> {
         Observed::Insufficient => 0,
     };
     let mut ranked: Vec<&BreakerSlot> = slots.iter().collect();
-    ranked.sort_by_key(|slot| std::cmp::Reverse((slot.breaker.state, observed_rank(&slot.last_observed))));
+    ranked.sort_by_key(|slot| {
+        std::cmp::Reverse((slot.breaker.state, observed_rank(&slot.last_observed)))
+    });
     ranked.truncate(limit);
     ranked
 }

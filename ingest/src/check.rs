@@ -123,9 +123,7 @@ pub(crate) fn money(path: Path, value: Option<&Value<'_>>) -> Result<Money, Reje
     let value = present(path, value)?;
     match *value {
         // Integer tokens convert exactly; only fractions go through a double.
-        Value::Unsigned(units) if units <= MAX_MONEY_UNITS => {
-            Ok(Money::from_units(units))
-        }
+        Value::Unsigned(units) if units <= MAX_MONEY_UNITS => Ok(Money::from_units(units)),
         Value::Float(amount)
             if amount.is_finite() && (0.0..=MAX_MONEY_UNITS as f64).contains(&amount) =>
         {

@@ -11,8 +11,8 @@
 
 mod check;
 mod fast;
-pub mod kafka;
 mod json;
+pub mod kafka;
 mod schema;
 
 use tripgate_model::{Event, RejectReason, Rejection};

@@ -43,8 +43,7 @@ fn timestamp() -> impl Strategy<Value = (Nanos, String)> {
 /// Money as an integer or a float token, with the value each must decode to.
 fn money() -> impl Strategy<Value = (Money, Json)> {
     prop_oneof![
-        (0u64..=1_000_000_000)
-            .prop_map(|units| (Money::from_units(units), json!(units))),
+        (0u64..=1_000_000_000).prop_map(|units| (Money::from_units(units), json!(units))),
         (0.0f64..=1e9).prop_map(|amount| (Money::from_f64(amount), json!(amount))),
     ]
 }

@@ -225,9 +225,15 @@ fn valid_json_of_any_depth_is_valid() {
     let event = edit(REFUNDED, "{", &format!("{{\"x\":{objects},"));
     assert!(decode(event.as_bytes(), LIMIT).is_ok());
     let hostile = format!("{{\"x\":{}", "[".repeat(60_000));
-    assert_eq!(decode(hostile.as_bytes(), LIMIT).unwrap_err().reason, MalformedJson);
+    assert_eq!(
+        decode(hostile.as_bytes(), LIMIT).unwrap_err().reason,
+        MalformedJson
+    );
     let balanced = format!("{{\"x\":{}{}}}", "[".repeat(30_000), "]".repeat(30_000));
-    assert_eq!(decode(balanced.as_bytes(), LIMIT).unwrap_err().reason, MissingField);
+    assert_eq!(
+        decode(balanced.as_bytes(), LIMIT).unwrap_err().reason,
+        MissingField
+    );
     let shallow = format!("{}{}", "[".repeat(100), "]".repeat(100));
     let event = edit(REFUNDED, "{", &format!("{{\"x\":{shallow},"));
     assert!(decode(event.as_bytes(), LIMIT).is_ok());

@@ -319,7 +319,12 @@ impl GateConfig {
 /// Where transitions are sent. `kind` (or `type`) may be left out when it
 /// is clear: a `secret` means a signed webhook, a hooks.slack.com URL Slack.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields, try_from = "NotifierTable")]
+#[serde(
+    tag = "kind",
+    rename_all = "snake_case",
+    deny_unknown_fields,
+    try_from = "NotifierTable"
+)]
 pub enum NotifierConfig {
     /// A Slack incoming webhook.
     Slack {
@@ -359,19 +364,44 @@ impl TryFrom<NotifierTable> for NotifierConfig {
     type Error = String;
 
     fn try_from(table: NotifierTable) -> Result<NotifierConfig, String> {
-        let kind = match table.kind.as_deref() {
-            Some(kind) => kind.to_string(),
-            None if table.secret.is_some() => "webhook".to_string(),
-            None if table.url.expose().contains("hooks.slack.com") => "slack".to_string(),
-            None => return Err("cannot tell the notifier's kind: add kind = \"slack\" or kind = \"webhook\"".into()),
-        };
-        let NotifierTable { url, secret, timeout, retries, .. } = table;
+        let kind =
+            match table.kind.as_deref() {
+                Some(kind) => kind.to_string(),
+                None if table.secret.is_some() => "webhook".to_string(),
+                None if table.url.expose().contains("hooks.slack.com") => "slack".to_string(),
+                None => return Err(
+                    "cannot tell the notifier's kind: add kind = \"slack\" or kind = \"webhook\""
+                        .into(),
+                ),
+            };
+        let NotifierTable {
+            url,
+            secret,
+            timeout,
+            retries,
+            ..
+        } = table;
         match (kind.as_str(), secret) {
-            ("slack", None) => Ok(NotifierConfig::Slack { url, timeout, retries }),
-            ("slack", Some(_)) => Err("a slack notifier takes no secret (Slack signs nothing)".into()),
-            ("webhook", Some(secret)) => Ok(NotifierConfig::Webhook { url, secret, timeout, retries }),
-            ("webhook", None) => Err("a webhook notifier needs secret = \"whsec_...\" to sign with".into()),
-            (other, _) => Err(format!("unknown notifier kind {other:?}: use \"slack\" or \"webhook\"")),
+            ("slack", None) => Ok(NotifierConfig::Slack {
+                url,
+                timeout,
+                retries,
+            }),
+            ("slack", Some(_)) => {
+                Err("a slack notifier takes no secret (Slack signs nothing)".into())
+            }
+            ("webhook", Some(secret)) => Ok(NotifierConfig::Webhook {
+                url,
+                secret,
+                timeout,
+                retries,
+            }),
+            ("webhook", None) => {
+                Err("a webhook notifier needs secret = \"whsec_...\" to sign with".into())
+            }
+            (other, _) => Err(format!(
+                "unknown notifier kind {other:?}: use \"slack\" or \"webhook\""
+            )),
         }
     }
 }

@@ -11,7 +11,9 @@ use crate::time::Nanos;
 /// two runs of tripgate agree to the last bit). Twelve decimals keep amounts
 /// far below a cent exact, and the largest order (1000 lines of 10⁶ units at
 /// 10⁹) still fits an i128 a billion times over.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Money(pub i128);
 
 impl Money {

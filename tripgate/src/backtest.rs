@@ -16,7 +16,12 @@ use crate::report::Report;
 const PROGRESS_THRESHOLD_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Replays `events`; when `report` is given it sees every closed tick too.
-pub fn run(events: &Path, config: &Config, out: &Path, mut report: Option<&mut Report>) -> anyhow::Result<Engine> {
+pub fn run(
+    events: &Path,
+    config: &Config,
+    out: &Path,
+    mut report: Option<&mut Report>,
+) -> anyhow::Result<Engine> {
     let (input, size): (Box<dyn Read>, Option<u64>) = if events == Path::new("-") {
         (Box::new(io::stdin().lock()), None)
     } else {

@@ -9,9 +9,9 @@ mod engine;
 mod live;
 mod metrics;
 mod produce;
+mod report;
 mod server;
 mod simulate;
-mod report;
 mod status;
 
 use std::io::Write as _;
@@ -63,7 +63,9 @@ enum Command {
         report: Option<PathBuf>,
     },
     /// Watch a simulated shop grow until fulfillment breaks, and tripgate pull the brakes (no Kafka needed).
-    #[command(after_help = "Example:\n  tripgate demo\n  tripgate demo --seconds 60 --slack-url https://hooks.slack.com/services/...")]
+    #[command(
+        after_help = "Example:\n  tripgate demo\n  tripgate demo --seconds 60 --slack-url https://hooks.slack.com/services/..."
+    )]
     Demo {
         /// Config files over the demo rules.
         #[arg(long)]
@@ -102,7 +104,9 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Load a JSON Lines event log into the input topics (by type, keyed by order or ticket id).
-    #[command(after_help = "Example:\n  tripgate produce --events events.jsonl --config kafka.toml")]
+    #[command(
+        after_help = "Example:\n  tripgate produce --events events.jsonl --config kafka.toml"
+    )]
     Produce {
         /// Events, one JSON object per line; `-` reads stdin.
         #[arg(long)]
@@ -128,10 +132,10 @@ enum Command {
         out: PathBuf,
     },
     /// Print a shell completion script on stdout.
-    #[command(after_help = "Examples:\n  tripgate completions bash > ~/.local/share/bash-completion/completions/tripgate\n  tripgate completions zsh > \"${fpath[1]}/_tripgate\"")]
-    Completions {
-        shell: clap_complete::Shell,
-    },
+    #[command(
+        after_help = "Examples:\n  tripgate completions bash > ~/.local/share/bash-completion/completions/tripgate\n  tripgate completions zsh > \"${fpath[1]}/_tripgate\""
+    )]
+    Completions { shell: clap_complete::Shell },
     /// Validate a config and print the effective configuration (secrets redacted).
     CheckConfig {
         /// Config files, applied in order over the embedded defaults.
@@ -171,7 +175,10 @@ fn init_logging(format: LogFormat) {
 }
 
 fn io_kind(error: &anyhow::Error) -> Option<std::io::ErrorKind> {
-    error.chain().find_map(|cause| cause.downcast_ref::<std::io::Error>()).map(|e| e.kind())
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .map(|e| e.kind())
 }
 
 /// What went wrong (the outermost context), why (each cause on its own
@@ -217,8 +224,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Demo { config, seconds, hours, seed, slack_url, webhook_url, webhook_secret, outbox } => {
-            let options = demo::DemoOptions { config, seconds, hours, seed, slack_url, webhook_url, webhook_secret, outbox };
+        Command::Demo {
+            config,
+            seconds,
+            hours,
+            seed,
+            slack_url,
+            webhook_url,
+            webhook_secret,
+            outbox,
+        } => {
+            let options = demo::DemoOptions {
+                config,
+                seconds,
+                hours,
+                seed,
+                slack_url,
+                webhook_url,
+                webhook_secret,
+                outbox,
+            };
             tokio::runtime::Runtime::new()?.block_on(demo::run(options))
         }
         Command::Run { config, out } => {
@@ -253,11 +278,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckConfig { files } => {
             let config = Config::load(&files)?;
             let mut stdout = std::io::stdout().lock();
-            writeln!(stdout, "# effective configuration: valid\n{}", toml::to_string(&config)?)?;
+            writeln!(
+                stdout,
+                "# effective configuration: valid\n{}",
+                toml::to_string(&config)?
+            )?;
             Ok(())
         }
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "tripgate", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "tripgate",
+                &mut std::io::stdout(),
+            );
             Ok(())
         }
     }

@@ -32,7 +32,10 @@ fn raise(counter: &IntCounter, total: u64) {
 impl PipelineMetrics {
     pub fn new(registry: &Registry) -> prometheus::Result<PipelineMetrics> {
         let rejected = IntCounterVec::new(
-            Opts::new("tripgate_events_rejected_total", "Events rejected, by contract reason."),
+            Opts::new(
+                "tripgate_events_rejected_total",
+                "Events rejected, by contract reason.",
+            ),
             &["reason"],
         )?;
         registry.register(Box::new(rejected.clone()))?;
@@ -40,18 +43,36 @@ impl PipelineMetrics {
             rejected.with_label_values(&[reason.as_str()]);
         }
         let notifications = IntCounterVec::new(
-            Opts::new("tripgate_notifications_total", "Notifications per notifier: delivered, failed or dropped."),
+            Opts::new(
+                "tripgate_notifications_total",
+                "Notifications per notifier: delivered, failed or dropped.",
+            ),
             &["notifier", "outcome"],
         )?;
         registry.register(Box::new(notifications.clone()))?;
-        let watermark = Gauge::new("tripgate_watermark_seconds", "The event-time watermark (Unix seconds).")?;
+        let watermark = Gauge::new(
+            "tripgate_watermark_seconds",
+            "The event-time watermark (Unix seconds).",
+        )?;
         registry.register(Box::new(watermark.clone()))?;
         Ok(PipelineMetrics {
             events: counter(registry, "tripgate_events_total", "Messages read.")?,
             rejected,
-            duplicates: counter(registry, "tripgate_duplicate_events_total", "Duplicates: repeated event ids and semantic duplicates.")?,
-            late: counter(registry, "tripgate_late_events_total", "Events below the watermark on arrival.")?,
-            unmatched: counter(registry, "tripgate_unmatched_events_total", "Events about an unknown order or ticket.")?,
+            duplicates: counter(
+                registry,
+                "tripgate_duplicate_events_total",
+                "Duplicates: repeated event ids and semantic duplicates.",
+            )?,
+            late: counter(
+                registry,
+                "tripgate_late_events_total",
+                "Events below the watermark on arrival.",
+            )?,
+            unmatched: counter(
+                registry,
+                "tripgate_unmatched_events_total",
+                "Events about an unknown order or ticket.",
+            )?,
             ticks: counter(registry, "tripgate_ticks_total", "Ticks closed.")?,
             watermark,
             notifications,
@@ -66,7 +87,10 @@ impl PipelineMetrics {
         for (reason, total) in &stats.rejected {
             raise(&self.rejected.with_label_values(&[reason.as_str()]), *total);
         }
-        raise(&self.duplicates, counters.duplicate_ids + counters.semantic_duplicates);
+        raise(
+            &self.duplicates,
+            counters.duplicate_ids + counters.semantic_duplicates,
+        );
         raise(&self.late, counters.late);
         raise(&self.unmatched, counters.unmatched);
         raise(&self.ticks, counters.ticks);
@@ -77,8 +101,15 @@ impl PipelineMetrics {
 
     pub fn observe_deliveries(&self, stats: &DeliveryStats) {
         for (notifier, counts) in stats.snapshot() {
-            for (outcome, total) in [("delivered", counts.delivered), ("failed", counts.failed), ("dropped", counts.dropped)] {
-                raise(&self.notifications.with_label_values(&[&notifier, outcome]), total);
+            for (outcome, total) in [
+                ("delivered", counts.delivered),
+                ("failed", counts.failed),
+                ("dropped", counts.dropped),
+            ] {
+                raise(
+                    &self.notifications.with_label_values(&[&notifier, outcome]),
+                    total,
+                );
             }
         }
     }

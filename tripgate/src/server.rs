@@ -85,7 +85,9 @@ pub async fn start_with_admin(
                 _ = shutdown.cancelled() => break,
                 accepted = listener.accept() => accepted,
             };
-            let Ok((stream, peer)) = accepted else { continue };
+            let Ok((stream, peer)) = accepted else {
+                continue;
+            };
             let endpoints = endpoints.clone();
             let admin = admin.clone();
             tokio::spawn(async move {
@@ -94,13 +96,20 @@ pub async fn start_with_admin(
                     let admin = admin.clone();
                     async move {
                         let path = request.uri().path();
-                        if let Some(admin) = admin.filter(|_| path.starts_with("/api/v1/") || path == "/-/reload") {
-                            return Ok::<_, Infallible>(admin::handle(admin, request, Some(peer)).await);
+                        if let Some(admin) =
+                            admin.filter(|_| path.starts_with("/api/v1/") || path == "/-/reload")
+                        {
+                            return Ok::<_, Infallible>(
+                                admin::handle(admin, request, Some(peer)).await,
+                            );
                         }
                         Ok::<_, Infallible>(route(&endpoints, &request))
                     }
                 });
-                if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                if let Err(error) = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await
+                {
                     tracing::debug!(%error, "http connection ended with an error");
                 }
             });
@@ -111,21 +120,37 @@ pub async fn start_with_admin(
 
 fn route(endpoints: &Endpoints, request: &Request<Incoming>) -> Response<Full<Bytes>> {
     match request.uri().path() {
-        "/" => respond(StatusCode::OK, "text/html; charset=utf-8", render::page(&endpoints.status.snapshot()).into_bytes()),
+        "/" => respond(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            render::page(&endpoints.status.snapshot()).into_bytes(),
+        ),
         "/metrics" => {
             let mut buffer = Vec::new();
             let encoder = TextEncoder::new();
             match encoder.encode(&endpoints.registry.gather(), &mut buffer) {
                 Ok(()) => respond(StatusCode::OK, encoder.format_type(), buffer),
-                Err(error) => respond(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", error.to_string().into_bytes()),
+                Err(error) => respond(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "text/plain",
+                    error.to_string().into_bytes(),
+                ),
             }
         }
         "/healthz" => respond(StatusCode::OK, "text/plain", b"ok\n".to_vec()),
         "/readyz" => match endpoints.health.readiness() {
             Ok(()) => respond(StatusCode::OK, "text/plain", b"ready\n".to_vec()),
-            Err(reason) => respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", format!("{reason}\n").into_bytes()),
+            Err(reason) => respond(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain",
+                format!("{reason}\n").into_bytes(),
+            ),
         },
-        _ => respond(StatusCode::NOT_FOUND, "text/plain", b"not found: try /, /metrics, /healthz or /readyz\n".to_vec()),
+        _ => respond(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            b"not found: try /, /metrics, /healthz or /readyz\n".to_vec(),
+        ),
     }
 }
 

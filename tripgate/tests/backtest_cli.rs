@@ -10,11 +10,16 @@ fn tripgate() -> Command {
 }
 
 fn tiny(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/examples/tiny").join(file)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/examples/tiny")
+        .join(file)
 }
 
 fn records(text: &str) -> Vec<Value> {
-    text.lines().filter(|line| !line.trim().is_empty()).map(|line| serde_json::from_str(line).unwrap()).collect()
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
 }
 
 const PERCENTILES: [&str; 4] = ["p50", "p90", "p95", "p99"];
@@ -34,8 +39,10 @@ fn exact_part(record: &Value) -> String {
 /// Compares two outputs as the contract does: order within a tick is free,
 /// percentiles within 1%, everything else exact.
 fn assert_same_output(expected: &[Value], actual: &[Value]) {
-    let mut expected_sorted: Vec<(String, &Value)> = expected.iter().map(|r| (exact_part(r), r)).collect();
-    let mut actual_sorted: Vec<(String, &Value)> = actual.iter().map(|r| (exact_part(r), r)).collect();
+    let mut expected_sorted: Vec<(String, &Value)> =
+        expected.iter().map(|r| (exact_part(r), r)).collect();
+    let mut actual_sorted: Vec<(String, &Value)> =
+        actual.iter().map(|r| (exact_part(r), r)).collect();
     expected_sorted.sort_by(|a, b| a.0.cmp(&b.0));
     actual_sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let expected_keys: Vec<&String> = expected_sorted.iter().map(|(k, _)| k).collect();
@@ -44,7 +51,10 @@ fn assert_same_output(expected: &[Value], actual: &[Value]) {
     for ((_, want), (_, got)) in expected_sorted.iter().zip(&actual_sorted) {
         for stat in PERCENTILES {
             if let (Some(want), Some(got)) = (want[stat].as_f64(), got[stat].as_f64()) {
-                assert!((want - got).abs() <= 0.01 * want.abs(), "{stat}: {got} vs {want} in {want:?}");
+                assert!(
+                    (want - got).abs() <= 0.01 * want.abs(),
+                    "{stat}: {got} vs {want} in {want:?}"
+                );
             }
         }
     }
@@ -62,7 +72,11 @@ fn backtest_reproduces_the_contract_example() {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let expected = records(&std::fs::read_to_string(tiny("expected.jsonl")).unwrap());
     let actual = records(&std::fs::read_to_string(&out).unwrap());
     assert_same_output(&expected, &actual);
@@ -115,8 +129,16 @@ fn check_config_prints_the_effective_config_with_secrets_redacted() {
         "[notifier.hook]\nkind = \"webhook\"\nurl = \"https://example.invalid/very-secret-path\"\nsecret = \"whsec_c2VjcmV0\"\n",
     )
     .unwrap();
-    let output = tripgate().arg("check-config").arg(&config).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = tripgate()
+        .arg("check-config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let printed = String::from_utf8_lossy(&output.stdout);
     assert!(printed.contains("tick = \"1m\""), "{printed}");
     assert!(printed.contains("<redacted>"), "{printed}");
@@ -131,23 +153,40 @@ fn check_config_lists_every_error_with_its_path_and_fails() {
         "[[rule]]\nname = \"late\"\nkpi = \"on_time_rate\"\nwindow = \"90s\"\nyellow = { below = 0.9 }\nnotify = [\"nobody\"]\n",
     )
     .unwrap();
-    let output = tripgate().arg("check-config").arg(&config).output().unwrap();
+    let output = tripgate()
+        .arg("check-config")
+        .arg(&config)
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let errors = String::from_utf8_lossy(&output.stderr);
-    assert!(errors.contains("rule[0] (late).window: 90s is not a whole multiple of pipeline.tick"), "{errors}");
-    assert!(errors.contains("rule[0] (late).notify: no [notifier.nobody] is configured"), "{errors}");
+    assert!(
+        errors.contains("rule[0] (late).window: 90s is not a whole multiple of pipeline.tick"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("rule[0] (late).notify: no [notifier.nobody] is configured"),
+        "{errors}"
+    );
 }
 
 #[test]
 fn a_missing_events_file_is_a_clear_error() {
-    let output = tripgate().args(["backtest", "--events", "/nonexistent/events.jsonl"]).output().unwrap();
+    let output = tripgate()
+        .args(["backtest", "--events", "/nonexistent/events.jsonl"])
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let errors = String::from_utf8_lossy(&output.stderr);
-    assert!(errors.contains("cannot open events file /nonexistent/events.jsonl"), "{errors}");
+    assert!(
+        errors.contains("cannot open events file /nonexistent/events.jsonl"),
+        "{errors}"
+    );
 }
 
 fn tempfile(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("backtest-cli-{}", std::process::id()));
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("backtest-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }

@@ -9,8 +9,14 @@ use std::time::Duration;
 
 fn http_get(address: &str, path: &str) -> String {
     let mut stream = TcpStream::connect(address).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
@@ -40,11 +46,18 @@ fn the_demo_throttles_recovers_pauses_a_sku_and_serves_metrics() {
     let mut scraped = None;
     while let Ok(line) = lines.recv_timeout(Duration::from_secs(120)) {
         if let Some(url) = line.trim().strip_prefix("metrics:") {
-            metrics_address = Some(url.trim().trim_start_matches("http://").trim_end_matches("/metrics").to_string());
+            metrics_address = Some(
+                url.trim()
+                    .trim_start_matches("http://")
+                    .trim_end_matches("/metrics")
+                    .to_string(),
+            );
         }
         // Scrape once the throttle is engaged: the series must show it.
         if scraped.is_none() && line.contains("ad spend throttled") {
-            let address = metrics_address.clone().expect("the metrics address is printed first");
+            let address = metrics_address
+                .clone()
+                .expect("the metrics address is printed first");
             scraped = Some(http_get(&address, "/metrics"));
             let ready = http_get(&address, "/readyz");
             assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
@@ -68,7 +81,10 @@ fn the_demo_throttles_recovers_pauses_a_sku_and_serves_metrics() {
         "gate expansion-readiness -> closed",
         "gate expansion-readiness -> open",
     ] {
-        assert!(story.contains(expected), "the story lacks {expected:?}:\n{story}");
+        assert!(
+            story.contains(expected),
+            "the story lacks {expected:?}:\n{story}"
+        );
     }
     let metrics = scraped.expect("the demo engaged the throttle while running");
     for series in [

@@ -16,7 +16,14 @@ fn backtest_agrees_with_the_independent_reference_implementation() {
         .current_dir(&root)
         .output()
         .expect("bash and python3 are needed for the reference cross-check");
-    let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "the reference cross-check failed:\n{report}");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "the reference cross-check failed:\n{report}"
+    );
     assert!(report.contains(" 0 failed"), "{report}");
 }

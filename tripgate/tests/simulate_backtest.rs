@@ -6,13 +6,21 @@ use std::process::Command;
 use serde_json::Value;
 
 fn tripgate(args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_tripgate")).args(args).output().unwrap();
-    assert!(output.status.success(), "tripgate {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    let output = Command::new(env!("CARGO_BIN_EXE_tripgate"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "tripgate {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stderr).unwrap()
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("simulate-backtest-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("simulate-backtest-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
@@ -34,10 +42,30 @@ fn a_simulated_week_trips_the_expected_breakers() {
     let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/simulated-week.toml");
     let rules = rules.to_str().unwrap();
     for file in [&events, &events_again] {
-        tripgate(&["simulate", "--days", "5", "--seed", "11", "--out", file.to_str().unwrap()]);
+        tripgate(&[
+            "simulate",
+            "--days",
+            "5",
+            "--seed",
+            "11",
+            "--out",
+            file.to_str().unwrap(),
+        ]);
     }
-    assert_eq!(std::fs::read(&events).unwrap(), std::fs::read(&events_again).unwrap(), "simulate is deterministic");
-    let summary = tripgate(&["backtest", "--events", events.to_str().unwrap(), "--config", rules, "--out", out.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(&events).unwrap(),
+        std::fs::read(&events_again).unwrap(),
+        "simulate is deterministic"
+    );
+    let summary = tripgate(&[
+        "backtest",
+        "--events",
+        events.to_str().unwrap(),
+        "--config",
+        rules,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(summary.contains("rejected: 0"), "{summary}");
     assert!(summary.contains("late: 0"), "{summary}");
 
@@ -48,15 +76,25 @@ fn a_simulated_week_trips_the_expected_breakers() {
         .find(|t| t["key"] == "SKU-015" && t["to"] == "yellow")
         .unwrap_or_else(|| panic!("SKU-015 never breached: {defects:?}"));
     let tick = spike["tick"].as_str().unwrap();
-    assert!(("2025-01-09T00:00:00Z".."2025-01-10T00:00:00Z").contains(&tick), "{spike}");
     assert!(
-        defects.iter().any(|t| t["key"] == "SKU-015" && t["to"] == "green" && t["tick"].as_str().unwrap() > tick),
+        ("2025-01-09T00:00:00Z".."2025-01-10T00:00:00Z").contains(&tick),
+        "{spike}"
+    );
+    assert!(
+        defects.iter().any(|t| t["key"] == "SKU-015"
+            && t["to"] == "green"
+            && t["tick"].as_str().unwrap() > tick),
         "SKU-015 never recovered: {defects:?}"
     );
 
     // Growing demand saturates warehouses on busy evenings; every breach recovers.
     let warehouse = transitions(&out, "on-time-warehouse");
-    assert!(warehouse.iter().any(|t| t["key"] == "wh-west" && t["to"] == "yellow"), "{warehouse:?}");
+    assert!(
+        warehouse
+            .iter()
+            .any(|t| t["key"] == "wh-west" && t["to"] == "yellow"),
+        "{warehouse:?}"
+    );
     for key in ["wh-east", "wh-central", "wh-west"] {
         if let Some(last) = warehouse.iter().rev().find(|t| t["key"] == key) {
             assert_eq!(last["to"], "green", "{key} did not recover: {warehouse:?}");
@@ -65,7 +103,9 @@ fn a_simulated_week_trips_the_expected_breakers() {
     // By day 5 the whole operation dips below 95% at the evening peak.
     let global = transitions(&out, "on-time-global");
     assert!(
-        global.iter().any(|t| t["to"] == "yellow" && t["tick"].as_str().unwrap().starts_with("2025-01-10")),
+        global
+            .iter()
+            .any(|t| t["to"] == "yellow" && t["tick"].as_str().unwrap().starts_with("2025-01-10")),
         "{global:?}"
     );
 }

@@ -183,9 +183,7 @@ impl Reference {
                     };
                     let margin: i128 = lines
                         .iter()
-                        .map(|l| {
-                            i128::from(l.quantity) * (l.unit_price.0 - l.unit_cost.0)
-                        })
+                        .map(|l| i128::from(l.quantity) * (l.unit_price.0 - l.unit_cost.0))
                         .sum();
                     counts.extend(each(
                         Kpi::ContributionMargin,

@@ -96,7 +96,11 @@ fn headline(notification: &Notification) -> Headline {
 
 /// The headline and band change on one line, for digests.
 pub(crate) fn one_line(notification: &Notification) -> String {
-    format!("{}: *{}*", headline(notification).rich, change(notification))
+    format!(
+        "{}: *{}*",
+        headline(notification).rich,
+        change(notification)
+    )
 }
 
 fn change(notification: &Notification) -> String {

@@ -139,7 +139,10 @@ fn kafka_defaults_files_and_env_secrets() {
         let kafka = &config.kafka;
         assert_eq!(kafka.bootstrap, "broker-1:9093,broker-2:9093");
         assert_eq!(kafka.checkpoint_interval.text(), "2s");
-        assert_eq!(kafka.topics.all(), ["shop-orders", "fulfillment", "tickets"]);
+        assert_eq!(
+            kafka.topics.all(),
+            ["shop-orders", "fulfillment", "tickets"]
+        );
         assert_eq!(kafka.state_topic, "tripgate-state");
         assert_eq!(kafka.partition_idle.nanos(), 500_000_000);
         let properties = kafka.client.properties();
@@ -177,7 +180,10 @@ fn kafka_settings_tripgate_owns_and_clashing_topics_are_refused() {
         "kafka.partitions: must be at least 1",
         "kafka.client.enable.auto.commit: set by tripgate",
     ] {
-        assert!(error.contains(expected), "missing {expected:?} in:\n{error}");
+        assert!(
+            error.contains(expected),
+            "missing {expected:?} in:\n{error}"
+        );
     }
 }
 
@@ -196,9 +202,23 @@ fn notifier_kinds_are_inferred_when_clear_and_errors_say_how_to_fix() {
         url = "https://chat.example.invalid/hook"
     "#;
     let config = Config::from_toml(text).unwrap();
-    assert!(matches!(config.notifiers["signed"], NotifierConfig::Webhook { .. }));
-    assert!(matches!(config.notifiers["chat"], NotifierConfig::Slack { .. }));
-    assert!(matches!(config.notifiers["typed"], NotifierConfig::Slack { .. }));
-    let error = Config::from_toml("[notifier.x]\nurl = \"https://example.invalid\"\n").unwrap_err().to_string();
-    assert!(error.contains("add kind = \"slack\" or kind = \"webhook\""), "{error}");
+    assert!(matches!(
+        config.notifiers["signed"],
+        NotifierConfig::Webhook { .. }
+    ));
+    assert!(matches!(
+        config.notifiers["chat"],
+        NotifierConfig::Slack { .. }
+    ));
+    assert!(matches!(
+        config.notifiers["typed"],
+        NotifierConfig::Slack { .. }
+    ));
+    let error = Config::from_toml("[notifier.x]\nurl = \"https://example.invalid\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("add kind = \"slack\" or kind = \"webhook\""),
+        "{error}"
+    );
 }

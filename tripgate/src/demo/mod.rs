@@ -14,8 +14,8 @@ use base64::Engine as _;
 use rand::RngCore;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tripgate_alerter::metrics::AlerterMetrics;
 use tripgate_alerter::actions::ActionController;
+use tripgate_alerter::metrics::AlerterMetrics;
 use tripgate_alerter::notify::{Dispatcher, Outbox, Outgoing};
 use tripgate_alerter::{Alerter, Outcome};
 use tripgate_model::config::{Config, NotifierConfig, Sensitive, DEMO_TOML};
@@ -52,7 +52,10 @@ pub struct DemoOptions {
 pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let controls = Arc::new(Mutex::new(Controls::default()));
     let (log, mut story) = mpsc::channel::<String>(1024);
-    let secret = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(random_key()));
+    let secret = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(random_key())
+    );
     let acquisition = receiver::start(&secret, controls.clone(), log.clone()).await?;
     let acquisition_url = format!("http://{acquisition}/hooks/tripgate");
     let mut config = demo_config(&options, &secret, &acquisition_url)?;
@@ -70,25 +73,56 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let pipeline_metrics = PipelineMetrics::new(&registry)?;
     let health = Arc::new(Health::default());
     let status = Arc::new(StatusBoard::new("demo", &config, &registry)?);
-    let endpoints = Arc::new(Endpoints { registry, health: health.clone(), status: status.clone() });
+    let endpoints = Arc::new(Endpoints {
+        registry,
+        health: health.clone(),
+        status: status.clone(),
+    });
 
-    let outbox_path = options.outbox.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("tripgate-demo-outbox-{}.jsonl", std::process::id())));
-    let outbox = Arc::new(Outbox::open_file(&outbox_path).with_context(|| format!("cannot open the outbox {}", outbox_path.display()))?);
+    let outbox_path = options.outbox.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("tripgate-demo-outbox-{}.jsonl", std::process::id()))
+    });
+    let outbox = Arc::new(
+        Outbox::open_file(&outbox_path)
+            .with_context(|| format!("cannot open the outbox {}", outbox_path.display()))?,
+    );
     let dispatcher = Dispatcher::from_config(&config.notifiers)?;
     let mut delivery_stats = dispatcher.stats();
     let mut delivery = dispatcher.start(outbox.clone());
     let (reload_requests, mut reloads) = mpsc::channel::<ReloadRequest>(1);
-    let admin = Arc::new(Admin::new(&config, ActionController::new(&config), outbox.clone(), delivery_stats.clone(), Some(reload_requests)));
-    let (metrics_address, server_task) = server::start_with_admin(&config.server.listen, endpoints, Some(admin.clone()), shutdown.clone())
-        .await
-        .with_context(|| format!("cannot listen on {} (set TRIPGATE__SERVER__LISTEN)", config.server.listen))?;
+    let admin = Arc::new(Admin::new(
+        &config,
+        ActionController::new(&config),
+        outbox.clone(),
+        delivery_stats.clone(),
+        Some(reload_requests),
+    ));
+    let (metrics_address, server_task) = server::start_with_admin(
+        &config.server.listen,
+        endpoints,
+        Some(admin.clone()),
+        shutdown.clone(),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "cannot listen on {} (set TRIPGATE__SERVER__LISTEN)",
+            config.server.listen
+        )
+    })?;
     health.set_ready(true);
     let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
 
-    println!("tripgate demo: a growing shop, {} simulated hours in {} s", options.hours, options.seconds);
+    println!(
+        "tripgate demo: a growing shop, {} simulated hours in {} s",
+        options.hours, options.seconds
+    );
     println!("  status page:        http://{metrics_address}/");
     println!("  metrics:            http://{metrics_address}/metrics");
-    println!("  admin api:          http://{metrics_address}/api/v1/actions (Authorization: Bearer {})", token.expose());
+    println!(
+        "  admin api:          http://{metrics_address}/api/v1/actions (Authorization: Bearer {})",
+        token.expose()
+    );
     println!("  outbox journal:     {}", outbox_path.display());
     println!("  acquisition system: http://{acquisition}/hooks/tripgate (verifies signatures, obeys actions)");
     println!();
@@ -110,7 +144,15 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
             Some(request) = reloads.recv() => Some((request.who, Some(request.reply))),
         };
         if let Some((who, reply)) = reload_by {
-            let result = reload_config(&options, &secret, &acquisition_url, &token, &admin, &mut engine, &config);
+            let result = reload_config(
+                &options,
+                &secret,
+                &acquisition_url,
+                &token,
+                &admin,
+                &mut engine,
+                &config,
+            );
             let answer = match result {
                 Ok((new_config, report, released)) => {
                     enqueue_all(&outbox, released);
@@ -120,7 +162,10 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
                     admin.set_stats(delivery_stats.clone());
                     delivery = dispatcher.start(outbox.clone());
                     config = new_config;
-                    println!("{}  config reloaded by {who}: {report}", clock(start, business_now(start, step, step_nanos)));
+                    println!(
+                        "{}  config reloaded by {who}: {report}",
+                        clock(start, business_now(start, step, step_nanos))
+                    );
                     Ok(report)
                 }
                 Err(problem) => {
@@ -159,7 +204,11 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
             println!("{}  {line}", clock(start, now));
         }
         if now >= next_status {
-            println!("{}  {}", clock(start, now), status_line(&business, engine.alerter()));
+            println!(
+                "{}  {}",
+                clock(start, now),
+                status_line(&business, engine.alerter())
+            );
             next_status += 30 * NANOS_PER_MINUTE;
         }
     }
@@ -208,7 +257,8 @@ fn reload_config(
     engine: &mut Engine,
     old: &Config,
 ) -> Result<(Config, ReloadReport, Vec<Outgoing>), String> {
-    let mut new = demo_config(options, secret, acquisition_url).map_err(|error| format!("{error:#}"))?;
+    let mut new =
+        demo_config(options, secret, acquisition_url).map_err(|error| format!("{error:#}"))?;
     if new.admin.token.is_none() {
         new.admin.token = Some(token.clone());
     }
@@ -223,7 +273,11 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The demo rules, the user's files over them, and the notifiers pointed
 /// at the local acquisition system (and at real Slack/webhook URLs if given).
-fn demo_config(options: &DemoOptions, secret: &str, acquisition_url: &str) -> anyhow::Result<Config> {
+fn demo_config(
+    options: &DemoOptions,
+    secret: &str,
+    acquisition_url: &str,
+) -> anyhow::Result<Config> {
     let mut config = Config::load_over(Some(DEMO_TOML), &options.config)?;
     let timeout = Span::parse("2s").expect("constant duration");
     config.notifiers.insert(
@@ -239,15 +293,27 @@ fn demo_config(options: &DemoOptions, secret: &str, acquisition_url: &str) -> an
     if let Some(url) = &options.slack_url {
         config.notifiers.insert(
             "ops-slack".into(),
-            NotifierConfig::Slack { url: Sensitive(url.clone()), timeout: timeout.clone(), retries: 3 },
+            NotifierConfig::Slack {
+                url: Sensitive(url.clone()),
+                timeout: timeout.clone(),
+                retries: 3,
+            },
         );
         extra.push("ops-slack".to_string());
     }
     if let Some(url) = &options.webhook_url {
-        let secret = options.webhook_secret.clone().context("--webhook-url needs --webhook-secret (whsec_...)")?;
+        let secret = options
+            .webhook_secret
+            .clone()
+            .context("--webhook-url needs --webhook-secret (whsec_...)")?;
         config.notifiers.insert(
             "external-webhook".into(),
-            NotifierConfig::Webhook { url: Sensitive(url.clone()), secret: Sensitive(secret), timeout, retries: 3 },
+            NotifierConfig::Webhook {
+                url: Sensitive(url.clone()),
+                secret: Sensitive(secret),
+                timeout,
+                retries: 3,
+            },
         );
         extra.push("external-webhook".to_string());
     }
@@ -280,14 +346,23 @@ fn describe(start: i64, outcome: &Outcome) -> Vec<String> {
             Some(limit) => format!("{:.3} vs limit {:.3}", t.value, limit),
             None => format!("{:.3}", t.value),
         };
-        let samples = t.samples.map_or(String::new(), |n| format!(", {n} samples"));
-        let window = t.window.as_deref().map_or(String::new(), |w| format!(", {w}"));
+        let samples = t
+            .samples
+            .map_or(String::new(), |n| format!(", {n} samples"));
+        let window = t
+            .window
+            .as_deref()
+            .map_or(String::new(), |w| format!(", {w}"));
         let actions: Vec<String> = t
             .actions
             .iter()
             .map(|a| format!("{} {:?} {:.1}", a.name, a.state, a.level).to_lowercase())
             .collect();
-        let actions = if actions.is_empty() { String::new() } else { format!("  => {}", actions.join(", ")) };
+        let actions = if actions.is_empty() {
+            String::new()
+        } else {
+            format!("  => {}", actions.join(", "))
+        };
         lines.push(format!(
             "{}  breaker {} [{}={}]: {} -> {}  ({comparison}{window}{samples}){actions}",
             clock(start, t.tick),
@@ -300,8 +375,17 @@ fn describe(start: i64, outcome: &Outcome) -> Vec<String> {
     }
     for g in &outcome.gates {
         let to = if g.opened { "open" } else { "closed" };
-        let actions: Vec<String> = g.actions.iter().map(|a| format!("{} {:?}", a.name, a.state).to_lowercase()).collect();
-        lines.push(format!("{}  gate {} -> {to}  {}", clock(start, g.tick), g.gate, actions.join(", ")));
+        let actions: Vec<String> = g
+            .actions
+            .iter()
+            .map(|a| format!("{} {:?}", a.name, a.state).to_lowercase())
+            .collect();
+        lines.push(format!(
+            "{}  gate {} -> {to}  {}",
+            clock(start, g.tick),
+            g.gate,
+            actions.join(", ")
+        ));
     }
     lines
 }
@@ -313,7 +397,9 @@ fn status_line(business: &Business, alerter: &Alerter) -> String {
         .find(|(rule, _)| rule.config.name == "on-time-delivery")
         .and_then(|(_, slots)| slots.first())
         .map(|slot| {
-            let value = slot.last_value.map_or("n/a".to_string(), |v| format!("{:.1}%", v * 100.0));
+            let value = slot
+                .last_value
+                .map_or("n/a".to_string(), |v| format!("{:.1}%", v * 100.0));
             format!("on-time {value} ({})", slot.breaker.state)
         })
         .unwrap_or_else(|| "on-time n/a".to_string());

@@ -46,7 +46,13 @@ pub async fn start(
     log: mpsc::Sender<String>,
 ) -> anyhow::Result<SocketAddr> {
     let signer = WebhookSigner::from_secret("acquisition-system", secret)?;
-    let receiver = Arc::new(Receiver { signer, controls, applied: Mutex::new(HashSet::new()), latest: Mutex::new(HashMap::new()), log });
+    let receiver = Arc::new(Receiver {
+        signer,
+        controls,
+        applied: Mutex::new(HashSet::new()),
+        latest: Mutex::new(HashMap::new()),
+        log,
+    });
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     tokio::spawn(async move {
@@ -57,7 +63,9 @@ pub async fn start(
                     let receiver = receiver.clone();
                     async move { Ok::<_, Infallible>(receiver.handle(request).await) }
                 });
-                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             });
         }
     });
@@ -67,9 +75,18 @@ pub async fn start(
 impl Receiver {
     async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
         let header = |name: &str| {
-            request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string).unwrap_or_default()
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .unwrap_or_default()
         };
-        let (id, timestamp, signature) = (header("webhook-id"), header("webhook-timestamp"), header("webhook-signature"));
+        let (id, timestamp, signature) = (
+            header("webhook-id"),
+            header("webhook-timestamp"),
+            header("webhook-signature"),
+        );
         let body = match request.into_body().collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(_) => return reply(StatusCode::BAD_REQUEST, "unreadable body"),
@@ -79,10 +96,18 @@ impl Receiver {
         };
         let expected = self.signer.sign(&id, timestamp, &body);
         if !signature.split(' ').any(|candidate| candidate == expected) {
-            let _ = self.log.send(format!("acquisition system: REJECTED {id}: bad signature")).await;
+            let _ = self
+                .log
+                .send(format!("acquisition system: REJECTED {id}: bad signature"))
+                .await;
             return reply(StatusCode::UNAUTHORIZED, "bad signature");
         }
-        if !self.applied.lock().expect("receiver lock").insert(id.clone()) {
+        if !self
+            .applied
+            .lock()
+            .expect("receiver lock")
+            .insert(id.clone())
+        {
             return reply(StatusCode::OK, "already applied");
         }
         // Transitions are the record of what the breakers did; actions are
@@ -94,11 +119,18 @@ impl Receiver {
                 Err(_) => reply(StatusCode::BAD_REQUEST, "unexpected body"),
             };
         };
-        let source = message.rule.clone().or(message.gate.clone()).unwrap_or_default();
+        let source = message
+            .rule
+            .clone()
+            .or(message.gate.clone())
+            .unwrap_or_default();
         let slot = (source, message.key.clone(), message.action.clone());
         {
             let mut latest = self.latest.lock().expect("receiver lock");
-            if latest.get(&slot).is_some_and(|seen| *seen >= message.sequence) {
+            if latest
+                .get(&slot)
+                .is_some_and(|seen| *seen >= message.sequence)
+            {
                 return reply(StatusCode::OK, "stale, ignored");
             }
             latest.insert(slot, message.sequence);
@@ -130,14 +162,21 @@ impl Receiver {
                         done.push(format!("fulfillment capacity x{capacity:.1}"));
                     }
                 }
-                other if !message.reason.is_routine() => {
-                    done.push(format!("{other} {}", if engaged { "engaged" } else { "released" }))
-                }
+                other if !message.reason.is_routine() => done.push(format!(
+                    "{other} {}",
+                    if engaged { "engaged" } else { "released" }
+                )),
                 _ => {}
             }
         }
         if !done.is_empty() {
-            let _ = self.log.send(format!("acquisition system <- {id} (signature ok): {}", done.join(", "))).await;
+            let _ = self
+                .log
+                .send(format!(
+                    "acquisition system <- {id} (signature ok): {}",
+                    done.join(", ")
+                ))
+                .await;
         }
         reply(StatusCode::OK, "applied")
     }
