@@ -66,31 +66,7 @@ enum Command {
     #[command(
         after_help = "Example:\n  tripgate demo\n  tripgate demo --seconds 60 --slack-url https://hooks.slack.com/services/..."
     )]
-    Demo {
-        /// Config files over the demo rules.
-        #[arg(long)]
-        config: Vec<PathBuf>,
-        /// Wall-clock length of the demo.
-        #[arg(long, default_value_t = 120)]
-        seconds: u64,
-        /// Simulated hours played in that time.
-        #[arg(long, default_value_t = 5)]
-        hours: u64,
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-        /// Also post transitions to this Slack incoming webhook.
-        #[arg(long, env = "TRIPGATE_DEMO_SLACK_URL")]
-        slack_url: Option<String>,
-        /// Also post transitions to this webhook (Standard Webhooks signed).
-        #[arg(long, env = "TRIPGATE_DEMO_WEBHOOK_URL")]
-        webhook_url: Option<String>,
-        /// The whsec_ secret for --webhook-url.
-        #[arg(long, env = "TRIPGATE_DEMO_WEBHOOK_SECRET")]
-        webhook_secret: Option<String>,
-        /// The outbox journal (JSON Lines); undelivered messages survive a restart in it.
-        #[arg(long)]
-        outbox: Option<PathBuf>,
-    },
+    Demo(demo::DemoOptions),
     /// Run live on Kafka: consume the input topics, checkpoint state in Kafka, alert, serve /metrics.
     #[command(
         after_help = "Example:\n  tripgate run --config rules.toml --config kafka.toml\n  TRIPGATE__KAFKA__CLIENT__SASL_PASSWORD=... tripgate run --config prod.toml --out results.jsonl"
@@ -224,28 +200,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Demo {
-            config,
-            seconds,
-            hours,
-            seed,
-            slack_url,
-            webhook_url,
-            webhook_secret,
-            outbox,
-        } => {
-            let options = demo::DemoOptions {
-                config,
-                seconds,
-                hours,
-                seed,
-                slack_url,
-                webhook_url,
-                webhook_secret,
-                outbox,
-            };
-            tokio::runtime::Runtime::new()?.block_on(demo::run(options))
-        }
+        Command::Demo(options) => tokio::runtime::Runtime::new()?.block_on(demo::run(options)),
         Command::Run { config, out } => {
             let config = Config::load(&config)?;
             live::run(config, out)

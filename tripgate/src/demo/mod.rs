@@ -33,19 +33,32 @@ use crate::status::StatusBoard;
 const START: &str = "2025-01-06T08:00:00Z";
 const NANOS_PER_MINUTE: i64 = 60_000_000_000;
 
+#[derive(clap::Args)]
 pub struct DemoOptions {
+    /// Config files over the demo rules.
+    #[arg(long)]
     pub config: Vec<PathBuf>,
-    /// Wall-clock length of the run.
+    /// Wall-clock length of the demo.
+    #[arg(long, default_value_t = 120)]
     pub seconds: u64,
-    /// Simulated hours shown in that time.
+    /// Simulated hours played in that time.
+    #[arg(long, default_value_t = 5)]
     pub hours: u64,
+    /// Same seed, same simulated business.
+    #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Also post every transition to this Slack incoming webhook.
+    /// Also post transitions to this Slack incoming webhook.
+    #[arg(long, env = "TRIPGATE_DEMO_SLACK_URL")]
     pub slack_url: Option<String>,
-    /// Also post every transition to this webhook, signed with `webhook_secret`.
+    /// Also post transitions to this webhook (Standard Webhooks signed).
+    #[arg(long, env = "TRIPGATE_DEMO_WEBHOOK_URL")]
     pub webhook_url: Option<String>,
+    /// The whsec_ secret for --webhook-url.
+    #[arg(long, env = "TRIPGATE_DEMO_WEBHOOK_SECRET")]
     pub webhook_secret: Option<String>,
-    /// Where the outbox journal lives (default: a file in the temp folder).
+    /// The outbox journal (JSON Lines); undelivered messages survive a restart in it
+    /// (default: a file in the temp folder).
+    #[arg(long)]
     pub outbox: Option<PathBuf>,
 }
 
