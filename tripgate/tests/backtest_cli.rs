@@ -123,17 +123,10 @@ fn backtest_reads_stdin_and_writes_stdout_deterministically() {
 
 #[test]
 fn check_config_prints_the_effective_config_with_secrets_redacted() {
-    let config = tempfile("with-secret.toml");
-    std::fs::write(
-        &config,
+    let output = check_config(
+        "with-secret.toml",
         "[notifier.hook]\nkind = \"webhook\"\nurl = \"https://example.invalid/very-secret-path\"\nsecret = \"whsec_c2VjcmV0\"\n",
-    )
-    .unwrap();
-    let output = tripgate()
-        .arg("check-config")
-        .arg(&config)
-        .output()
-        .unwrap();
+    );
     assert!(
         output.status.success(),
         "{}",
@@ -147,17 +140,10 @@ fn check_config_prints_the_effective_config_with_secrets_redacted() {
 
 #[test]
 fn check_config_lists_every_error_with_its_path_and_fails() {
-    let config = tempfile("broken.toml");
-    std::fs::write(
-        &config,
+    let output = check_config(
+        "broken.toml",
         "[[rule]]\nname = \"late\"\nkpi = \"on_time_rate\"\nwindow = \"90s\"\nyellow = { below = 0.9 }\nnotify = [\"nobody\"]\n",
-    )
-    .unwrap();
-    let output = tripgate()
-        .arg("check-config")
-        .arg(&config)
-        .output()
-        .unwrap();
+    );
     assert!(!output.status.success());
     let errors = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -182,6 +168,17 @@ fn a_missing_events_file_is_a_clear_error() {
         errors.contains("cannot open events file /nonexistent/events.jsonl"),
         "{errors}"
     );
+}
+
+/// Runs `tripgate check-config` on a file holding `contents`.
+fn check_config(name: &str, contents: &str) -> std::process::Output {
+    let config = tempfile(name);
+    std::fs::write(&config, contents).unwrap();
+    tripgate()
+        .arg("check-config")
+        .arg(&config)
+        .output()
+        .unwrap()
 }
 
 fn tempfile(name: &str) -> PathBuf {
