@@ -95,9 +95,14 @@ pub struct Aggregator {
     arrivals: u64,
     max_seen: Option<Nanos>,
     min_accepted: Option<Nanos>,
-    /// Live mode: the watermark never trails the wall clock by more than
-    /// lateness + idle timeout.
+    /// Live mode: the watermark's floor from the clock (see
+    /// `observe_wall_clock`); it only ever rises.
     wall_floor: Option<Nanos>,
+    /// Live mode: the newest `occurred_at` and the wall time it was first
+    /// observed at. Not checkpointed: a restart starts the clock anew, so
+    /// downtime never makes the backlog late.
+    #[serde(skip)]
+    clock_anchor: Option<(Nanos, Nanos)>,
     /// End of input (backtest): the watermark is the largest `occurred_at`.
     finished: bool,
     /// The next tick to close; set when the first tick closes.
@@ -123,6 +128,7 @@ impl Aggregator {
             max_seen: None,
             min_accepted: None,
             wall_floor: None,
+            clock_anchor: None,
             finished: false,
             next_tick: None,
             state: State {
@@ -189,9 +195,27 @@ impl Aggregator {
         Admission::Accepted
     }
 
-    /// Live mode: lets the watermark follow the wall clock when input is idle.
+    /// Live mode: lets the watermark move with the clock while input is
+    /// idle. The contract's floor is `now - allowed_lateness - idle_timeout`;
+    /// tripgate reads `now` in event time, as the newest `occurred_at` plus
+    /// the wall time since it arrived, and never beyond the wall clock. For
+    /// a live stream (events stamped about when they arrive) that is the
+    /// contract's floor. For a replay of older events it keeps every event of
+    /// the replay on time, and once the topics fall idle the remaining ticks
+    /// close at the wall clock's pace from the last event on.
     pub fn observe_wall_clock(&mut self, now: Nanos, idle_timeout: Nanos) {
-        let floor = now
+        let Some(newest) = self.max_seen else {
+            return;
+        };
+        let since = match self.clock_anchor {
+            Some((seen, at)) if seen == newest => at,
+            _ => {
+                self.clock_anchor = Some((newest, now));
+                now
+            }
+        };
+        let event_now = newest.saturating_add(now.saturating_sub(since)).min(now);
+        let floor = event_now
             .saturating_sub(self.allowed_lateness)
             .saturating_sub(idle_timeout);
         self.wall_floor = Some(self.wall_floor.map_or(floor, |held| held.max(floor)));

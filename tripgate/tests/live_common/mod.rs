@@ -59,7 +59,8 @@ pub struct Scenario {
 
 /// Rules chosen so a simulated day makes breakers and a gate move (so
 /// transitions and notifications are checked, not only KPIs). The huge
-/// idle_timeout keeps the wall clock from making the historical events late.
+/// idle_timeout keeps the clock from closing ticks while the topics are
+/// idle, so what a run writes depends on the events alone.
 pub fn rules_toml(notify: bool) -> String {
     let notify = if notify { "notify = [\"hook\"]" } else { "" };
     format!(
@@ -196,6 +197,20 @@ tickets = "{name}-tickets"
     /// watermark to the last event at end of input; a live run's stays
     /// `allowed_lateness` (2m = 2 ticks) behind it, as the contract says.
     pub fn expected_live_output(&self, events: &Path) -> String {
+        let text = self.backtest_output(events);
+        let ticks: Vec<&str> = text.lines().map(tick_of).collect();
+        let last = ticks.last().copied().unwrap_or_default().to_string();
+        let mut distinct: Vec<&str> = ticks.clone();
+        distinct.dedup();
+        assert!(distinct.len() > 3, "backtest closed too few ticks");
+        // Ticks are RFC 3339 UTC strings of one format: they sort as text.
+        let keep_until = distinct[distinct.len() - 3];
+        assert!(keep_until < last.as_str());
+        up_to_tick(&text, keep_until)
+    }
+
+    /// `tripgate backtest` of `events` with the scenario's rules.
+    pub fn backtest_output(&self, events: &Path) -> String {
         let out = self.dir.join("backtest.jsonl");
         run_ok(
             Command::new(TRIPGATE)
@@ -207,20 +222,16 @@ tickets = "{name}-tickets"
                 .arg("--out")
                 .arg(&out),
         );
-        let text = fs::read_to_string(&out).unwrap();
-        let ticks: Vec<&str> = text.lines().map(tick_of).collect();
-        let last = ticks.last().copied().unwrap_or_default().to_string();
-        let mut distinct: Vec<&str> = ticks.clone();
-        distinct.dedup();
-        assert!(distinct.len() > 3, "backtest closed too few ticks");
-        // Ticks are RFC 3339 UTC strings of one format: they sort as text.
-        let keep_until = distinct[distinct.len() - 3];
-        assert!(keep_until < last.as_str());
-        let kept: Vec<&str> = text
-            .lines()
-            .filter(|line| tick_of(line) <= keep_until)
-            .collect();
-        kept.join("\n") + "\n"
+        fs::read_to_string(&out).unwrap()
+    }
+
+    /// Replaces the `[pipeline]` settings (by default a huge idle_timeout
+    /// only) before tripgate starts.
+    pub fn set_pipeline(&self, settings: &str) {
+        let rules = fs::read_to_string(&self.rules).unwrap();
+        let replaced = rules.replacen("idle_timeout = \"3650d\"", settings, 1);
+        assert_ne!(rules, replaced);
+        fs::write(&self.rules, replaced).unwrap();
     }
 
     /// Starts `tripgate run --out` with its log in the scenario directory.
@@ -306,7 +317,7 @@ impl Drop for Tripgate {
     }
 }
 
-fn tick_of(line: &str) -> &str {
+pub fn tick_of(line: &str) -> &str {
     let start = line.find("\"tick\":\"").expect("every record has a tick") + 8;
     &line[start..start + line[start..].find('"').unwrap()]
 }
@@ -337,9 +348,23 @@ pub fn wait_for_output(
     expected: &str,
     timeout: Duration,
 ) {
+    wait_for_output_where(scenario, child, out, expected, timeout, |written| {
+        written.to_string()
+    });
+}
+
+/// Like `wait_for_output`, comparing what `view` makes of the output.
+pub fn wait_for_output_where(
+    scenario: &Scenario,
+    child: &mut Child,
+    out: &Path,
+    expected: &str,
+    timeout: Duration,
+    view: impl Fn(&str) -> String,
+) {
     let started = Instant::now();
     loop {
-        let written = fs::read_to_string(out).unwrap_or_default();
+        let written = view(&fs::read_to_string(out).unwrap_or_default());
         if written == expected {
             return;
         }
@@ -361,6 +386,13 @@ pub fn wait_for_output(
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// The lines of `text` whose tick is at most `last` (RFC 3339 UTC ticks of
+/// one format sort as text).
+pub fn up_to_tick(text: &str, last: &str) -> String {
+    let kept: Vec<&str> = text.lines().filter(|line| tick_of(line) <= last).collect();
+    kept.join("\n") + "\n"
 }
 
 /// Lines of `out` so far (0 if missing).
