@@ -201,9 +201,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo(options) => tokio::runtime::Runtime::new()?.block_on(demo::run(options)),
-        Command::Run { config, out } => {
-            let config = Config::load(&config)?;
-            live::run(config, out)
+        Command::Run { config: files, out } => {
+            let config = Config::load(&files)?;
+            live::run(config, files, out)
         }
         Command::Produce { events, config } => {
             let config = Config::load(&config)?;

@@ -60,18 +60,10 @@ pub struct Endpoints {
     pub status: Arc<StatusBoard>,
 }
 
-/// Binds `listen` and serves until `shutdown` is cancelled. Returns the bound
+/// Binds `listen` and serves until `shutdown` is cancelled, with the admin
+/// API (`/api/v1/...`, `/-/reload`) when `admin` is given. Returns the bound
 /// address (useful with port 0) and the server task.
 pub async fn start(
-    listen: &str,
-    endpoints: Arc<Endpoints>,
-    shutdown: CancellationToken,
-) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    start_with_admin(listen, endpoints, None, shutdown).await
-}
-
-/// Like `start`, also serving the admin API (`/api/v1/...`, `/-/reload`).
-pub async fn start_with_admin(
     listen: &str,
     endpoints: Arc<Endpoints>,
     admin: Option<Arc<Admin>>,

@@ -1,7 +1,8 @@
 //! The operator's side of the action layer: the state the admin API reads
 //! and changes, shared by the run loop (which feeds it every tick) and the
-//! HTTP handlers (`routes.rs`). Mode-agnostic: the demo uses it today, live
-//! mode can adopt it as is (see docs/RECEIVERS.md and the report).
+//! HTTP handlers (`routes.rs`). Mode-agnostic: the demo and live mode both
+//! use it; live mode also makes every change durable before answering
+//! ([`Admin::set_persistence`]).
 //!
 //! The run loop calls [`Admin::on_tick`] with each closed tick and
 //! [`Admin::poll`] between ticks, and enqueues what they return into the
@@ -15,7 +16,7 @@ mod tests;
 mod views;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -36,6 +37,10 @@ use views::{BreakerView, GateView};
 const RECENT_TRANSITIONS: usize = 500;
 /// Mutations kept for `GET /api/v1/audit` (each is also logged).
 const AUDIT_KEPT: usize = 500;
+
+/// A request to the run loop to checkpoint now; it answers once the
+/// checkpoint is written (or why it could not be).
+pub type PersistRequest = oneshot::Sender<Result<(), String>>;
 
 /// A reload asked for over HTTP (or by SIGHUP); the run loop answers.
 pub struct ReloadRequest {
@@ -61,6 +66,11 @@ pub struct Admin {
     view: Mutex<View>,
     audit: Mutex<VecDeque<AuditEntry>>,
     reload: Option<mpsc::Sender<ReloadRequest>>,
+    /// Live mode: where to ask for a checkpoint after a change.
+    persist: Mutex<Option<std::sync::mpsc::Sender<PersistRequest>>>,
+    /// False while live mode restores its checkpoint: changes then would
+    /// be overwritten by the restored state, so they are refused.
+    accepting: AtomicBool,
 }
 
 #[derive(Default)]
@@ -88,6 +98,8 @@ impl Admin {
             view: Mutex::new(View::default()),
             audit: Mutex::new(VecDeque::new()),
             reload,
+            persist: Mutex::new(None),
+            accepting: AtomicBool::new(true),
         };
         admin.adopt_config(config);
         admin
@@ -102,6 +114,40 @@ impl Admin {
             .iter()
             .map(|rule| (rule.name.clone(), rule_version(config, &rule.name)))
             .collect();
+    }
+
+    /// Makes every change wait for a checkpoint before it is answered.
+    pub fn set_persistence(&self, requests: std::sync::mpsc::Sender<PersistRequest>) {
+        *self.persist.lock().expect("admin lock") = Some(requests);
+    }
+
+    /// Whether changes are taken now (see the field).
+    pub fn set_accepting(&self, accepting: bool) {
+        self.accepting.store(accepting, Ordering::Relaxed);
+    }
+
+    fn accepting(&self) -> bool {
+        self.accepting.load(Ordering::Relaxed)
+    }
+
+    /// Waits until a change is durable (live mode: in a checkpoint); at
+    /// once where nothing is checkpointed.
+    async fn persist(&self) -> Result<(), String> {
+        let Some(requests) = self.persist.lock().expect("admin lock").clone() else {
+            return Ok(());
+        };
+        let (reply, answer) = oneshot::channel();
+        requests
+            .send(reply)
+            .map_err(|_| "the run loop is stopping".to_string())?;
+        answer
+            .await
+            .map_err(|_| "the run loop stopped before checkpointing".to_string())?
+    }
+
+    /// The counters of the delivery tasks running now.
+    pub fn delivery_stats(&self) -> Arc<DeliveryStats> {
+        self.stats.lock().expect("admin lock").clone()
     }
 
     /// The delivery counters of the current dispatcher (a reload swaps it).

@@ -106,6 +106,12 @@ pub async fn handle(
         }
     };
     let route = path.trim_start_matches("/api/v1");
+    if method != Method::GET && !admin.accepting() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "starting: changes are taken once the checkpoint is restored",
+        );
+    }
     match (method, route) {
         (Method::GET, "/breakers") => ok(json!(admin.view.lock().expect("admin lock").breakers)),
         (Method::GET, "/gates") => ok(json!(admin.view.lock().expect("admin lock").gates)),
@@ -160,7 +166,7 @@ pub async fn handle(
             .expect("admin lock")
             .iter()
             .collect::<Vec<_>>())),
-        (Method::POST, "/silences") => silence(&admin, &who, &body),
+        (Method::POST, "/silences") => silence(&admin, &who, &body).await,
         (Method::DELETE, route) if route.starts_with("/silences/") => {
             let Ok(id) = route["/silences/".len()..].parse::<u64>() else {
                 return error(StatusCode::BAD_REQUEST, "silence ids are numbers");
@@ -169,7 +175,7 @@ pub async fn handle(
                 return error(StatusCode::NOT_FOUND, "no such silence");
             }
             admin.audit(&who, format!("removed silence {id}"));
-            ok(json!({"removed": id}))
+            durable(&admin, json!({"removed": id})).await
         }
         (
             Method::POST,
@@ -185,7 +191,7 @@ pub async fn handle(
     }
 }
 
-fn silence(admin: &Admin, who: &str, body: &[u8]) -> Reply {
+async fn silence(admin: &Admin, who: &str, body: &[u8]) -> Reply {
     let request: SilenceRequest = match serde_json::from_slice(body) {
         Ok(request) => request,
         Err(problem) => {
@@ -216,7 +222,10 @@ fn silence(admin: &Admin, who: &str, body: &[u8]) -> Reply {
                     request.rule, request.duration, silence.id
                 ),
             );
-            respond(StatusCode::CREATED, views::silence(&silence))
+            match admin.persist().await {
+                Ok(()) => respond(StatusCode::CREATED, views::silence(&silence)),
+                Err(problem) => not_durable(&problem),
+            }
         }
         Err(problem) => error(StatusCode::BAD_REQUEST, &problem.to_string()),
     }
@@ -280,7 +289,24 @@ async fn override_action(admin: &Arc<Admin>, who: &str, route: &str, body: &[u8]
             &format!("applied, but cannot queue its messages: {problem}"),
         );
     }
-    ok(json!({"messages": sent}))
+    durable(admin, json!({"messages": sent})).await
+}
+
+/// Answers `value` once the change is durable.
+async fn durable(admin: &Admin, value: Value) -> Reply {
+    match admin.persist().await {
+        Ok(()) => ok(value),
+        Err(problem) => not_durable(&problem),
+    }
+}
+
+fn not_durable(problem: &str) -> Reply {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &format!(
+            "applied, but not yet checkpointed ({problem}); the next checkpoint retries, and a crash before it forgets the change"
+        ),
+    )
 }
 
 async fn reload(admin: &Admin, who: String) -> Reply {

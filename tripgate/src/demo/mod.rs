@@ -110,7 +110,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         delivery_stats.clone(),
         Some(reload_requests),
     ));
-    let (metrics_address, server_task) = server::start_with_admin(
+    let (metrics_address, server_task) = server::start(
         &config.server.listen,
         endpoints,
         Some(admin.clone()),

@@ -1,10 +1,12 @@
 //! Checkpoints in a compacted Kafka topic (one partition).
 //!
-//! A checkpoint is the engine's state bytes, split into chunks of at most
-//! `CHUNK_BYTES` (a broker refuses messages over ~1 MB), followed by a small
-//! manifest written last: the chunk count and checksum, the next input
-//! offset of every partition the state reflects, the length of `--out`, and
-//! the undelivered notifications. The manifest is the commit point: one
+//! A checkpoint is the engine's state bytes followed by the action layer's
+//! (engaged actions, overrides, silences, undelivered messages: see
+//! `LiveExtras`), split into chunks of at most `CHUNK_BYTES` (a broker
+//! refuses messages over ~1 MB), followed by a small manifest written last:
+//! the chunk count and checksum, where the engine's bytes end, the next
+//! input offset of every partition the state reflects and the length of
+//! `--out`. The manifest is the commit point: one
 //! written and acknowledged means a complete checkpoint; a crash before it
 //! leaves the previous manifest in force, whose chunks are still there
 //! because superseded chunks are deleted (tombstones) only after the new
@@ -20,13 +22,16 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tripgate_alerter::actions::ActionControllerState;
+use tripgate_alerter::notify::PendingDelivery;
 use tripgate_ingest::kafka::{client_config, AckedProducer, Outgoing};
 use tripgate_model::config::KafkaConfig;
 
 use super::failpoint;
-use super::outbox::PendingNotification;
 
 const MANIFEST_KEY: &str = "manifest";
+/// The manifest layout this build writes and reads.
+pub const FORMAT: u32 = 2;
 const CHUNK_BYTES: usize = 900 * 1024;
 /// How long one checkpoint write may wait for acknowledgements; a broker
 /// outage longer than this fails the checkpoint, which is retried later.
@@ -39,12 +44,22 @@ pub struct Manifest {
     pub chunks: u32,
     pub state_bytes: u64,
     pub state_sha256: String,
+    /// Where the engine's state ends; `LiveExtras` (JSON) follows it.
+    pub engine_bytes: u64,
     /// The config the state was computed with: windows and rules must match.
     pub config_fingerprint: String,
     pub offsets: Vec<PartitionOffset>,
     /// Length of the `--out` file when the state was taken.
     pub out_len: Option<u64>,
-    pub pending_notifications: Vec<PendingNotification>,
+}
+
+/// What live mode checkpoints besides the engine: the action controller
+/// (engaged actions with their leases and release steps, overrides,
+/// silences) and every message not yet accepted by all its receivers.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct LiveExtras {
+    pub actions: ActionControllerState,
+    pub pending: Vec<PendingDelivery>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -58,7 +73,8 @@ pub struct PartitionOffset {
 /// A checkpoint read back: the manifest and the state it names.
 pub struct Restored {
     pub manifest: Manifest,
-    pub state: Vec<u8>,
+    pub engine: Vec<u8>,
+    pub extras: LiveExtras,
 }
 
 /// What one write cost, for logs and metrics.
@@ -142,10 +158,7 @@ impl StateStore {
             }
         }
         let manifest = match latest.remove(MANIFEST_KEY) {
-            Some(bytes) => Some(
-                serde_json::from_slice::<Manifest>(&bytes)
-                    .context("the checkpoint manifest is unreadable")?,
-            ),
+            Some(bytes) => Some(read_manifest(&bytes)?),
             None => None,
         };
         let wanted: Vec<String> = manifest
@@ -181,15 +194,32 @@ impl StateStore {
                 manifest.sequence
             );
         }
+        let split = (manifest.engine_bytes as usize).min(state.len());
+        let extras = serde_json::from_slice(&state[split..])
+            .context("the checkpoint's action state is unreadable")?;
+        state.truncate(split);
         self.sequence = manifest.sequence;
         self.live_chunks = wanted;
-        Ok(Some(Restored { manifest, state }))
+        Ok(Some(Restored {
+            manifest,
+            engine: state,
+            extras,
+        }))
     }
 
     /// Writes a checkpoint; returns once the manifest is acknowledged. On an
     /// error the previous checkpoint stays in force.
-    pub fn write(&mut self, state: &[u8], mut manifest: Manifest) -> anyhow::Result<WriteStats> {
+    pub fn write(
+        &mut self,
+        engine: Vec<u8>,
+        extras: &LiveExtras,
+        mut manifest: Manifest,
+    ) -> anyhow::Result<WriteStats> {
         let started = Instant::now();
+        manifest.engine_bytes = engine.len() as u64;
+        let mut state = engine;
+        serde_json::to_writer(&mut state, extras)?;
+        let state = state.as_slice();
         let sequence = self.sequence + 1;
         let chunks: Vec<&[u8]> = if state.is_empty() {
             vec![&[][..]]
@@ -245,6 +275,27 @@ impl StateStore {
             None => bail!("state topic write not acknowledged within {ACK_TIMEOUT:?}"),
         }
     }
+}
+
+/// A manifest of this build's format; an older one is refused with advice
+/// rather than misread.
+fn read_manifest(bytes: &[u8]) -> anyhow::Result<Manifest> {
+    #[derive(Deserialize)]
+    struct Format {
+        format: u32,
+    }
+    let format = serde_json::from_slice::<Format>(bytes)
+        .context("the checkpoint manifest is unreadable")?
+        .format;
+    if format != FORMAT {
+        return Err(super::Fatal(format!(
+            "the checkpoint has format {format}, this tripgate reads format {FORMAT}: \
+             run the tripgate version that wrote it, or start over with a new state_topic \
+             and group_id"
+        ))
+        .into());
+    }
+    serde_json::from_slice(bytes).context("the checkpoint manifest is unreadable")
 }
 
 fn tombstone<'a>(topic: &'a str, key: &'a str) -> Outgoing<'a> {

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use prometheus::{Gauge, IntCounter, IntGauge, IntGaugeVec, Opts, Registry};
+use tripgate_alerter::notify::DeliveryStats;
 use tripgate_ingest::kafka::ClientHealth;
 
 use super::checkpoint::WriteStats;
@@ -80,6 +81,10 @@ impl LiveMetrics {
         if let Some(at) = *self.last_checkpoint.lock().expect("metrics lock") {
             self.checkpoint_age.set(at.elapsed().as_secs_f64());
         }
+    }
+
+    pub fn observe_deliveries(&self, stats: &DeliveryStats) {
+        self.pipeline.observe_deliveries(stats);
     }
 
     /// Topics and partitions come from the config and the cluster, never

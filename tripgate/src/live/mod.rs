@@ -1,13 +1,13 @@
 //! `tripgate run`: live mode on Kafka. This module wires the stages,
-//! downstream first: HTTP endpoints and the notification outbox, then on a
-//! blocking thread the topics, the checkpoint, the engine, and last the
-//! source that feeds it. See docs/ARCHITECTURE.md, "Live mode and
+//! downstream first: the outbox and its delivery tasks, the action layer
+//! with the admin API, the HTTP endpoints, then on a blocking thread the
+//! topics, the checkpoint, the engine, and last the source that feeds it. See docs/ARCHITECTURE.md, "Live mode and
 //! durability", for the guarantees.
 
 mod checkpoint;
+mod control;
 mod failpoint;
 mod metrics;
-mod outbox;
 mod output;
 mod processor;
 
@@ -19,18 +19,23 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use prometheus::Registry;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
+use tripgate_alerter::actions::ActionController;
+use tripgate_alerter::metrics::AlerterMetrics;
+use tripgate_alerter::notify::{Dispatcher, Outbox};
 use tripgate_ingest::kafka::{
     ensure_topics, start_source, AckedProducer, ClientHealth, SourceHandle, SourceOptions,
     TopicSpec,
 };
 use tripgate_model::config::Config;
 
-use self::checkpoint::{sha256_hex, StateStore};
+use self::checkpoint::{sha256_hex, LiveExtras, StateStore};
+use self::control::Control;
 use self::metrics::LiveMetrics;
-use self::outbox::Outbox;
 use self::output::OutputFile;
 use self::processor::Processor;
+use crate::admin::{Admin, ReloadRequest};
 use crate::engine::Engine;
 use crate::server::{self, Endpoints, Health};
 use crate::status::StatusBoard;
@@ -54,7 +59,7 @@ impl LiveStatus {
 /// an `--out` file changed behind tripgate's back): reported and fatal,
 /// where broker trouble is retried.
 #[derive(Debug)]
-struct Fatal(String);
+pub(crate) struct Fatal(String);
 
 impl std::fmt::Display for Fatal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -67,13 +72,14 @@ impl std::error::Error for Fatal {}
 /// How long one attempt to reach the broker at startup may take.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub fn run(config: Config, out: Option<PathBuf>) -> anyhow::Result<()> {
+/// `config` is what `config_files` loaded; a reload reads them again.
+pub fn run(config: Config, config_files: Vec<PathBuf>, out: Option<PathBuf>) -> anyhow::Result<()> {
     // Logging is set up by main (TRIPGATE_LOG, --log-format).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(serve(config, out))
+    runtime.block_on(serve(config, config_files, out))
 }
 
 /// What the checkpoint must match: the pipeline, the rules and the gates.
@@ -87,11 +93,20 @@ pub fn config_fingerprint(config: &Config) -> String {
     sha256_hex(relevant.to_string().as_bytes())
 }
 
-async fn serve(config: Config, out: Option<PathBuf>) -> anyhow::Result<()> {
+async fn serve(
+    config: Config,
+    config_files: Vec<PathBuf>,
+    out: Option<PathBuf>,
+) -> anyhow::Result<()> {
     // First, so that a SIGTERM during startup is a graceful stop too.
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let registry = Registry::new();
     let metrics = Arc::new(LiveMetrics::new(&registry)?);
+    let alerter_metrics = Arc::new(AlerterMetrics::new(
+        &registry,
+        config.pipeline.metrics_max_keys,
+    )?);
     let health = Arc::new(Health::default());
     let board = Arc::new(StatusBoard::new("live", &config, &registry)?);
     let endpoints = Arc::new(Endpoints {
@@ -99,54 +114,90 @@ async fn serve(config: Config, out: Option<PathBuf>) -> anyhow::Result<()> {
         health: health.clone(),
         status: board.clone(),
     });
+    // In memory: each checkpoint holds what is undelivered.
+    let outbox = Arc::new(Outbox::in_memory());
+    let dispatcher = Dispatcher::from_config(&config.notifiers)?;
+    let (reload_requests, reloads) = mpsc::channel::<ReloadRequest>(4);
+    let admin = Arc::new(Admin::new(
+        &config,
+        ActionController::new(&config),
+        outbox.clone(),
+        dispatcher.stats(),
+        Some(reload_requests.clone()),
+    ));
+    let (persist_requests, persist) = std::sync::mpsc::channel();
+    admin.set_persistence(persist_requests);
+    admin.set_accepting(false);
+    let delivery = dispatcher.start(outbox.clone());
     let server_stop = CancellationToken::new();
-    let (address, server_task) =
-        server::start(&config.server.listen, endpoints, server_stop.clone())
-            .await
-            .with_context(|| format!("cannot listen on {}", config.server.listen))?;
-    tracing::info!(%address, "serving /metrics, /healthz and /readyz");
-    let outbox = Outbox::spawn(&config)?;
+    let (address, server_task) = server::start(
+        &config.server.listen,
+        endpoints,
+        Some(admin.clone()),
+        server_stop.clone(),
+    )
+    .await
+    .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    tracing::info!(%address, "serving /metrics, /healthz, /readyz and the admin API");
     let client_health = ClientHealth::new();
     let stop = Arc::new(AtomicBool::new(false));
     let status = Arc::new(LiveStatus::default());
     let reporter = tokio::spawn(report_health(
         metrics.clone(),
         client_health.clone(),
-        outbox.clone(),
+        admin.clone(),
         health.clone(),
         status.clone(),
     ));
     let deadline = config.kafka.shutdown_deadline.as_std();
+    let control = Control {
+        config_files,
+        reloads,
+        persist,
+        outbox,
+        delivery: Some(delivery),
+        runtime: tokio::runtime::Handle::current(),
+    };
     let mut worker = tokio::task::spawn_blocking({
         let stop = stop.clone();
-        let runtime = tokio::runtime::Handle::current();
         move || {
             let parts = Parts {
                 board,
                 status,
                 config,
                 out,
-                outbox,
+                admin,
+                control,
+                alerter_metrics,
                 health,
                 client_health,
                 metrics,
                 stop,
-                runtime,
             };
             start_and_run(parts)
         }
     });
-    let result = tokio::select! {
-        joined = &mut worker => joined,
-        signal = shutdown_signal(&mut terminate) => {
-            signal?;
-            tracing::info!("shutdown requested");
-            stop.store(true, Ordering::Relaxed);
-            match tokio::time::timeout(deadline, &mut worker).await {
-                Ok(joined) => joined,
-                Err(_) => {
-                    server_stop.cancel();
-                    bail!("shutdown did not finish within kafka.shutdown_deadline ({deadline:?}); the last checkpoint stands")
+    let result = loop {
+        tokio::select! {
+            joined = &mut worker => break joined,
+            _ = hangups.recv() => {
+                // The engine thread applies it between records.
+                let (reply, _) = oneshot::channel();
+                let request = ReloadRequest { who: "sighup".into(), reply };
+                if reload_requests.try_send(request).is_err() {
+                    tracing::warn!("SIGHUP ignored: a reload is already waiting");
+                }
+            }
+            signal = shutdown_signal(&mut terminate) => {
+                signal?;
+                tracing::info!("shutdown requested");
+                stop.store(true, Ordering::Relaxed);
+                match tokio::time::timeout(deadline, &mut worker).await {
+                    Ok(joined) => break joined,
+                    Err(_) => {
+                        server_stop.cancel();
+                        bail!("shutdown did not finish within kafka.shutdown_deadline ({deadline:?}); the last checkpoint stands")
+                    }
                 }
             }
         }
@@ -171,14 +222,15 @@ async fn shutdown_signal(terminate: &mut tokio::signal::unix::Signal) -> anyhow:
 async fn report_health(
     metrics: Arc<LiveMetrics>,
     client_health: Arc<ClientHealth>,
-    outbox: Outbox,
+    admin: Arc<Admin>,
     health: Arc<Health>,
     status: Arc<LiveStatus>,
 ) {
     let mut every = tokio::time::interval(Duration::from_secs(1));
     loop {
         every.tick().await;
-        metrics.observe_client(&client_health, outbox.pending_count());
+        metrics.observe_client(&client_health, admin.outbox.pending_count());
+        metrics.observe_deliveries(&admin.delivery_stats());
         if !status.started.load(Ordering::Relaxed) {
             continue;
         }
@@ -201,18 +253,19 @@ struct Parts {
     status: Arc<LiveStatus>,
     config: Config,
     out: Option<PathBuf>,
-    outbox: Outbox,
+    admin: Arc<Admin>,
+    control: Control,
+    alerter_metrics: Arc<AlerterMetrics>,
     health: Arc<Health>,
     client_health: Arc<ClientHealth>,
     metrics: Arc<LiveMetrics>,
     stop: Arc<AtomicBool>,
-    runtime: tokio::runtime::Handle,
 }
 
 /// Waits for the broker (degraded meanwhile), restores, then runs.
 fn start_and_run(parts: Parts) -> anyhow::Result<()> {
     let mut pause = Duration::from_secs(1);
-    let (processor, source) = loop {
+    let (started, source) = loop {
         if parts.stop.load(Ordering::Relaxed) {
             return Ok(());
         }
@@ -232,10 +285,63 @@ fn start_and_run(parts: Parts) -> anyhow::Result<()> {
         }
     };
     parts.health.set_degraded(None);
+    let Parts {
+        board,
+        status,
+        config,
+        admin,
+        control,
+        alerter_metrics,
+        health,
+        metrics,
+        stop,
+        ..
+    } = parts;
+    // Only now, when nothing can fail any more: a retried start must not
+    // restore twice.
+    if let Some(extras) = started.extras {
+        *admin.controller.lock().expect("admin lock") =
+            ActionController::restore(&config, extras.actions);
+        control.outbox.restore(extras.pending)?;
+    }
+    admin.set_accepting(true);
+    let specs = started.engine.specs().to_vec();
+    let processor = Processor {
+        outbox: control.outbox.clone(),
+        config,
+        engine: started.engine,
+        specs,
+        out: started.out,
+        admin,
+        control,
+        alerter_metrics,
+        dead_letters: started.dead_letters,
+        unacked: BTreeMap::new(),
+        offsets: started.offsets,
+        store: started.store,
+        health,
+        metrics,
+        stop,
+        last_checkpoint: Instant::now(),
+        checkpointed: (u64::MAX, 0, 0),
+        status,
+        board,
+    };
     processor.run(source)
 }
 
-fn start(parts: &Parts) -> anyhow::Result<(Processor, SourceHandle)> {
+/// What a successful start restored and opened.
+struct Started {
+    engine: Engine,
+    /// The action layer's part of the checkpoint, if there was one.
+    extras: Option<LiveExtras>,
+    out: Option<OutputFile>,
+    offsets: BTreeMap<(String, i32), i64>,
+    store: StateStore,
+    dead_letters: AckedProducer,
+}
+
+fn start(parts: &Parts) -> anyhow::Result<(Started, SourceHandle)> {
     let config = &parts.config;
     let kafka = &config.kafka;
     let mut topics = crate::produce::input_topics(kafka);
@@ -254,7 +360,7 @@ fn start(parts: &Parts) -> anyhow::Result<(Processor, SourceHandle)> {
         compacted: true,
         retention_ms: None,
     });
-    parts.runtime.block_on(ensure_topics(
+    parts.control.runtime.block_on(ensure_topics(
         kafka,
         parts.client_health.clone(),
         &topics,
@@ -264,7 +370,7 @@ fn start(parts: &Parts) -> anyhow::Result<(Processor, SourceHandle)> {
         AckedProducer::new(kafka, parts.client_health.clone(), "state", Duration::ZERO)?;
     let mut store = StateStore::new(&kafka.state_topic, state_producer);
     let restored = store.read_latest(kafka, STARTUP_TIMEOUT * 3)?;
-    let (engine, manifest) = match restored {
+    let (engine, manifest, extras) = match restored {
         Some(restored) => {
             let manifest = restored.manifest;
             if manifest.config_fingerprint != config_fingerprint(config) {
@@ -275,7 +381,7 @@ fn start(parts: &Parts) -> anyhow::Result<(Processor, SourceHandle)> {
                 ))
                 .into());
             }
-            let engine = Engine::restore(config, &restored.state).map_err(|error| {
+            let engine = Engine::restore(config, &restored.engine).map_err(|error| {
                 Fatal(format!(
                     "cannot restore the engine from the checkpoint: {error}"
                 ))
@@ -284,14 +390,15 @@ fn start(parts: &Parts) -> anyhow::Result<(Processor, SourceHandle)> {
                 sequence = manifest.sequence,
                 bytes = manifest.state_bytes,
                 partitions = manifest.offsets.len(),
-                pending_notifications = manifest.pending_notifications.len(),
+                pending_messages = restored.extras.pending.len(),
+                engaged_actions = restored.extras.actions.engaged.len(),
                 "checkpoint restored"
             );
-            (engine, Some(manifest))
+            (engine, Some(manifest), Some(restored.extras))
         }
         None => {
             tracing::info!(topic = %kafka.state_topic, "no checkpoint: starting from the beginning of the input");
-            (Engine::new(config), None)
+            (Engine::new(config), None, None)
         }
     };
     let out = match &parts.out {
@@ -301,7 +408,7 @@ fn start(parts: &Parts) -> anyhow::Result<(Processor, SourceHandle)> {
         }
         None => None,
     };
-    let start_offsets: BTreeMap<(String, i32), i64> = manifest
+    let offsets: BTreeMap<(String, i32), i64> = manifest
         .iter()
         .flat_map(|m| &m.offsets)
         .map(|o| ((o.topic.clone(), o.partition), o.next))
@@ -317,7 +424,7 @@ fn start(parts: &Parts) -> anyhow::Result<(Processor, SourceHandle)> {
         parts.client_health.clone(),
         SourceOptions {
             topics: kafka.topics.all().iter().map(|t| t.to_string()).collect(),
-            start_offsets: start_offsets.clone(),
+            start_offsets: offsets.clone(),
             idle: kafka.partition_idle.as_std(),
             metadata_timeout: STARTUP_TIMEOUT,
             batch_size: 512,
@@ -325,31 +432,13 @@ fn start(parts: &Parts) -> anyhow::Result<(Processor, SourceHandle)> {
             max_buffered: 20_000,
         },
     )?;
-    // Only now, when nothing can fail any more: a retried start must not
-    // queue them twice.
-    for pending in manifest.iter().flat_map(|m| &m.pending_notifications) {
-        parts
-            .outbox
-            .enqueue_to(pending.notification.clone(), pending.remaining.clone());
-    }
-    let specs = engine.specs().to_vec();
-    let processor = Processor {
-        config: config.clone(),
+    let started = Started {
         engine,
-        specs,
+        extras,
         out,
-        outbox: parts.outbox.clone(),
-        dead_letters,
-        unacked: BTreeMap::new(),
-        offsets: start_offsets,
+        offsets,
         store,
-        health: parts.health.clone(),
-        metrics: parts.metrics.clone(),
-        stop: parts.stop.clone(),
-        last_checkpoint: Instant::now(),
-        checkpointed: (u64::MAX, 0, 0),
-        status: parts.status.clone(),
-        board: parts.board.clone(),
+        dead_letters,
     };
-    Ok((processor, source))
+    Ok((started, source))
 }

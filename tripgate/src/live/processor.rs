@@ -1,6 +1,8 @@
 //! The engine thread of live mode: records in time order from the source,
-//! through the engine, out to `--out`, the outbox and the dead-letter topic;
-//! checkpoints on an interval and at shutdown.
+//! through the engine, out to `--out`, the action layer (the admin's
+//! controller), the outbox and the dead-letter topic; checkpoints on an
+//! interval, when an operator's change must be made durable, and at
+//! shutdown; applies reloaded configs between records.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,6 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use tripgate_alerter::metrics::AlerterMetrics;
+use tripgate_alerter::notify::{NotifyError, Outbox, Outgoing as Message};
 use tripgate_alerter::records::write_tick;
 use tripgate_ingest::kafka::{
     dead_letter_headers, AckedProducer, DeadLetter, Outgoing, SourceHandle, SourceRecord,
@@ -17,11 +21,12 @@ use tripgate_model::config::Config;
 use tripgate_model::time::format_rfc3339;
 use tripgate_model::{Nanos, RejectReason, Rejection, WindowSpec};
 
-use super::checkpoint::{Manifest, PartitionOffset, StateStore};
+use super::checkpoint::{LiveExtras, Manifest, PartitionOffset, StateStore, FORMAT};
+use super::control::Control;
 use super::metrics::LiveMetrics;
-use super::outbox::Outbox;
 use super::output::OutputFile;
 use super::{config_fingerprint, failpoint, LiveStatus};
+use crate::admin::Admin;
 use crate::engine::Engine;
 use crate::server::Health;
 use crate::status::StatusBoard;
@@ -34,7 +39,12 @@ pub struct Processor {
     pub engine: Engine,
     pub specs: Vec<WindowSpec>,
     pub out: Option<OutputFile>,
-    pub outbox: Outbox,
+    /// The action layer and the operator's view of it.
+    pub admin: Arc<Admin>,
+    pub outbox: Arc<Outbox>,
+    /// Reloads and durability requests from the admin API and SIGHUP.
+    pub control: Control,
+    pub alerter_metrics: Arc<AlerterMetrics>,
     pub dead_letters: AckedProducer,
     /// Sent, not yet acknowledged: kept to be re-sent on failure, never dropped.
     pub unacked: BTreeMap<usize, DeadLetter>,
@@ -87,11 +97,18 @@ impl Processor {
                 out.flush()?;
             }
             self.collect_dead_letter_acks(false)?;
-            if self.last_checkpoint.elapsed() >= interval {
+            self.reload_if_asked();
+            let persist = self.control.take_persist_requests();
+            if !persist.is_empty() {
+                let written = self.checkpoint(&source)?;
+                for reply in persist {
+                    let _ = reply.send(written.clone());
+                }
+            } else if self.last_checkpoint.elapsed() >= interval {
                 if self.progress() == self.checkpointed {
                     self.last_checkpoint = Instant::now();
                 } else {
-                    self.checkpoint(&source)?;
+                    let _ = self.checkpoint(&source)?;
                 }
             }
             self.metrics.observe_engine(&self.engine);
@@ -102,8 +119,11 @@ impl Processor {
         while self.outbox.pending_count() > 0 && Instant::now() < drain_until {
             std::thread::sleep(Duration::from_millis(50));
         }
-        self.checkpoint(&source)?;
+        if let Err(problem) = self.checkpoint(&source)? {
+            bail!("the final checkpoint failed ({problem}); the previous one stands");
+        }
         source.stop();
+        self.control.stop_delivery();
         tracing::info!(
             pending_notifications = self.outbox.pending_count(),
             left_ms = deadline
@@ -120,6 +140,59 @@ impl Processor {
             self.engine.counters().ticks,
             self.outbox.pending_count(),
         )
+    }
+
+    /// Applies a reload asked for since the last record, if any; a config
+    /// that does not load or cannot be applied leaves the running one.
+    fn reload_if_asked(&mut self) {
+        let Some((who, reply)) = self.control.take_reload_request() else {
+            return;
+        };
+        let answer = self
+            .control
+            .reload(&self.admin, &mut self.engine, &self.config);
+        let answer = match answer {
+            Ok((config, report, released)) => {
+                self.config = config;
+                self.specs = self.engine.specs().to_vec();
+                self.enqueue(released);
+                tracing::info!(who = %who, report = %report, "config reloaded");
+                Ok(report)
+            }
+            Err(problem) => {
+                tracing::warn!(who = %who, error = %problem, "config reload rejected; the old config keeps running");
+                Err(problem)
+            }
+        };
+        if let Some(reply) = reply {
+            let _ = reply.send(answer);
+        }
+    }
+
+    /// Queues messages for delivery. A full outbox (receivers down for a
+    /// long time) makes the engine wait here, so the consumer stops
+    /// rather than a message being dropped.
+    fn enqueue(&self, messages: Vec<Message>) {
+        for message in messages {
+            let mut warned = false;
+            loop {
+                match self.outbox.enqueue(message.clone()) {
+                    Ok(()) => break,
+                    Err(NotifyError::OutboxFull(capacity)) => {
+                        if !warned {
+                            tracing::warn!(capacity, "the outbox is full: input waits for deliveries");
+                            warned = true;
+                        }
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    Err(error) => {
+                        // Only a journal can fail otherwise, and live mode keeps none.
+                        tracing::error!(id = %message.id(), %error, "cannot queue a message");
+                        break;
+                    }
+                }
+            }
+        }
     }
 
     fn process(&mut self, record: SourceRecord) -> anyhow::Result<()> {
@@ -171,28 +244,32 @@ impl Processor {
 
     fn advance(&mut self) -> anyhow::Result<()> {
         let mut write_error = None;
+        let mut messages = Vec::new();
+        let watermark = self.engine.watermark();
         let Processor {
             engine,
             specs,
             out,
-            outbox,
+            admin,
             board,
+            alerter_metrics,
             ..
         } = self;
+        // Action timers run only at tick closes (which go on while input is
+        // idle), never between them: messages are then a function of the
+        // input alone, and a replay after a crash makes the same ones, ids
+        // included.
         engine.advance(|snapshot, outcome, alerter| {
             board.observe(snapshot.tick, outcome, alerter);
+            alerter_metrics.observe(specs, snapshot, outcome, alerter);
             if let Some(out) = out.as_mut() {
                 if let Err(error) = write_tick(out.writer(), specs, snapshot, outcome) {
                     write_error.get_or_insert(error);
                 }
             }
-            for transition in &outcome.transitions {
-                outbox.enqueue(transition.notification());
-            }
-            for gate in &outcome.gates {
-                outbox.enqueue(gate.notification());
-            }
+            messages.extend(admin.on_tick(snapshot.tick, outcome, alerter, watermark));
         });
+        self.enqueue(messages);
         match write_error {
             Some(error) => Err(error).context("cannot write the --out file"),
             None => Ok(()),
@@ -261,7 +338,8 @@ impl Processor {
     /// Writes a checkpoint covering every record processed so far, then
     /// commits those offsets to the group. A failed write is logged and
     /// retried at the next interval; the previous checkpoint stays in force.
-    fn checkpoint(&mut self, source: &SourceHandle) -> anyhow::Result<()> {
+    /// Returns whether it was written (or why not), for operators waiting on it.
+    fn checkpoint(&mut self, source: &SourceHandle) -> anyhow::Result<Result<(), String>> {
         self.last_checkpoint = Instant::now();
         self.collect_dead_letter_acks(true)?;
         let out_len = match &mut self.out {
@@ -269,13 +347,23 @@ impl Processor {
             None => None,
         };
         failpoint::hit("checkpoint-start");
-        let state = self.engine.save_state();
+        let engine = self.engine.save_state();
+        // One lock over both, so an operator's change and the messages it
+        // queued are in the same checkpoint or neither.
+        let extras = {
+            let controller = self.admin.controller.lock().expect("admin lock");
+            LiveExtras {
+                actions: controller.export_state(),
+                pending: self.outbox.pending(),
+            }
+        };
         let manifest = Manifest {
-            format: 1,
+            format: FORMAT,
             sequence: 0,
             chunks: 0,
             state_bytes: 0,
             state_sha256: String::new(),
+            engine_bytes: 0,
             config_fingerprint: config_fingerprint(&self.config),
             offsets: self
                 .offsets
@@ -287,10 +375,9 @@ impl Processor {
                 })
                 .collect(),
             out_len,
-            pending_notifications: self.outbox.pending(),
         };
         let progress = self.progress();
-        match self.store.write(&state, manifest) {
+        match self.store.write(engine, &extras, manifest) {
             Ok(written) => {
                 self.checkpointed = progress;
                 self.metrics.observe_checkpoint(&written);
@@ -303,12 +390,13 @@ impl Processor {
                 if let Err(error) = source.commit(&self.offsets) {
                     tracing::warn!(error = %error, "offset commit failed; the checkpoint stands");
                 }
+                Ok(Ok(()))
             }
             Err(error) => {
                 tracing::error!(error = %format!("{error:#}"), "checkpoint failed; retrying at the next interval");
                 self.metrics.checkpoint_failures.inc();
+                Ok(Err(format!("{error:#}")))
             }
         }
-        Ok(())
     }
 }

@@ -74,7 +74,7 @@ pub(super) async fn harness() -> Harness {
         stats,
         Some(requests),
     ));
-    let (address, _) = server::start_with_admin(
+    let (address, _) = server::start(
         "127.0.0.1:0",
         endpoints,
         Some(admin.clone()),
