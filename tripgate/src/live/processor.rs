@@ -180,7 +180,10 @@ impl Processor {
                     Ok(()) => break,
                     Err(NotifyError::OutboxFull(capacity)) => {
                         if !warned {
-                            tracing::warn!(capacity, "the outbox is full: input waits for deliveries");
+                            tracing::warn!(
+                                capacity,
+                                "the outbox is full: input waits for deliveries"
+                            );
                             warned = true;
                         }
                         std::thread::sleep(Duration::from_millis(100));
