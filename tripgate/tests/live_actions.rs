@@ -201,4 +201,35 @@ fn operator_changes_survive_a_crash_and_reloads_apply_or_are_rejected() {
     let status = terminate(&mut child, Duration::from_secs(30));
     assert!(status.success(), "{status}\n{}", tail(&scenario.log()));
     assert_eq!(fs::read_to_string(&out).unwrap(), expected);
+
+    // Rules edited while tripgate is down apply at restart as a reload would.
+    fs::write(
+        &scenario.rules,
+        rules.replacen("above = 1000000", "above = 2000000", 1),
+    )
+    .unwrap();
+    let mut child = scenario.start(&out, port, &[]);
+    wait_readyz(port, 200, "ready", Duration::from_secs(60));
+    assert!(scenario
+        .log()
+        .contains("rules changed since the checkpoint: applied as a reload"));
+    let status = terminate(&mut child, Duration::from_secs(30));
+    assert!(status.success(), "{status}\n{}", tail(&scenario.log()));
+    // A window the checkpoint's state does not have cannot be: a clear error.
+    fs::write(
+        &scenario.rules,
+        rules.replacen("window = \"30m\"", "window = \"20m\"", 1),
+    )
+    .unwrap();
+    let mut child = scenario.start(&out, port, &[]);
+    let status = wait_exit(&mut child, Duration::from_secs(60)).expect("tripgate exits");
+    assert!(!status.success());
+    assert!(
+        scenario
+            .log()
+            .contains("made with other [pipeline] settings or KPI windows"),
+        "{}",
+        tail(&scenario.log())
+    );
+    assert_eq!(fs::read_to_string(&out).unwrap(), expected);
 }

@@ -46,8 +46,11 @@ pub struct Manifest {
     pub state_sha256: String,
     /// Where the engine's state ends; `LiveExtras` (JSON) follows it.
     pub engine_bytes: u64,
-    /// The config the state was computed with: windows and rules must match.
+    /// The pipeline settings and KPI windows of the state: must match.
     pub config_fingerprint: String,
+    /// Each rule's definition fingerprint: a rule that differs at restart
+    /// starts over, as on reload.
+    pub rule_versions: BTreeMap<String, String>,
     pub offsets: Vec<PartitionOffset>,
     /// Length of the `--out` file when the state was taken.
     pub out_len: Option<u64>,

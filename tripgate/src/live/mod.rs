@@ -35,7 +35,7 @@ use self::control::Control;
 use self::metrics::LiveMetrics;
 use self::output::OutputFile;
 use self::processor::Processor;
-use crate::admin::{Admin, ReloadRequest};
+use crate::admin::{rule_version, Admin, ReloadRequest};
 use crate::engine::Engine;
 use crate::server::{self, Endpoints, Health};
 use crate::status::StatusBoard;
@@ -82,15 +82,26 @@ pub fn run(config: Config, config_files: Vec<PathBuf>, out: Option<PathBuf>) -> 
     runtime.block_on(serve(config, config_files, out))
 }
 
-/// What the checkpoint must match: the pipeline, the rules and the gates.
-/// Notifiers may change freely between runs.
+/// What the checkpoint's engine state must match: the pipeline settings
+/// and the KPI windows the rules need. Rules and gates may change between
+/// runs as a reload changes them (`Manifest::rule_versions`); notifiers
+/// freely.
 pub fn config_fingerprint(config: &Config) -> String {
+    let windows = Engine::new(config).specs().to_vec();
     let relevant = serde_json::json!({
         "pipeline": config.pipeline,
-        "rules": config.rules,
-        "gates": config.gates,
+        "windows": format!("{windows:?}"),
     });
     sha256_hex(relevant.to_string().as_bytes())
+}
+
+/// Each rule's definition fingerprint, as checkpointed.
+pub fn rule_versions(config: &Config) -> BTreeMap<String, String> {
+    config
+        .rules
+        .iter()
+        .map(|rule| (rule.name.clone(), rule_version(config, &rule.name)))
+        .collect()
 }
 
 async fn serve(
@@ -300,9 +311,17 @@ fn start_and_run(parts: Parts) -> anyhow::Result<()> {
     // Only now, when nothing can fail any more: a retried start must not
     // restore twice.
     if let Some(extras) = started.extras {
-        *admin.controller.lock().expect("admin lock") =
-            ActionController::restore(&config, extras.actions);
+        let mut controller = ActionController::restore(&config, extras.actions);
         control.outbox.restore(extras.pending)?;
+        // Actions of rules that changed since are released, as on reload.
+        let now = started
+            .engine
+            .watermark()
+            .unwrap_or_else(tripgate_model::time::wall_clock_now);
+        for message in controller.reconfigure(&config, &started.dropped, now) {
+            control.outbox.enqueue(message.into())?;
+        }
+        *admin.controller.lock().expect("admin lock") = controller;
     }
     admin.set_accepting(true);
     let specs = started.engine.specs().to_vec();
@@ -335,6 +354,8 @@ struct Started {
     engine: Engine,
     /// The action layer's part of the checkpoint, if there was one.
     extras: Option<LiveExtras>,
+    /// Rules of the checkpoint changed or removed in the config since.
+    dropped: Vec<String>,
     out: Option<OutputFile>,
     offsets: BTreeMap<(String, i32), i64>,
     store: StateStore,
@@ -370,22 +391,46 @@ fn start(parts: &Parts) -> anyhow::Result<(Started, SourceHandle)> {
         AckedProducer::new(kafka, parts.client_health.clone(), "state", Duration::ZERO)?;
     let mut store = StateStore::new(&kafka.state_topic, state_producer);
     let restored = store.read_latest(kafka, STARTUP_TIMEOUT * 3)?;
+    let mut dropped = Vec::new();
     let (engine, manifest, extras) = match restored {
         Some(restored) => {
             let manifest = restored.manifest;
             if manifest.config_fingerprint != config_fingerprint(config) {
                 return Err(Fatal(format!(
-                    "the checkpoint in {} was made with other pipeline settings, rules or gates; \
-                     restore that config, or use a new state_topic and group_id to start over",
+                    "the checkpoint in {} was made with other [pipeline] settings or KPI windows; \
+                     restore those, or use a new state_topic and group_id to start over",
                     kafka.state_topic
                 ))
                 .into());
             }
-            let engine = Engine::restore(config, &restored.engine).map_err(|error| {
+            let mut engine = Engine::restore(config, &restored.engine).map_err(|error| {
                 Fatal(format!(
                     "cannot restore the engine from the checkpoint: {error}"
                 ))
             })?;
+            // Rules edited while tripgate was down apply as a reload would.
+            let versions = rule_versions(config);
+            let kept: Vec<String> = versions
+                .iter()
+                .filter(|(name, version)| manifest.rule_versions.get(*name) == Some(version))
+                .map(|(name, _)| name.clone())
+                .collect();
+            dropped = manifest
+                .rule_versions
+                .keys()
+                .filter(|name| !kept.contains(name))
+                .cloned()
+                .collect();
+            if kept.len() != versions.len() || !dropped.is_empty() {
+                engine
+                    .reconfigure(config, &kept)
+                    .map_err(|problem| Fatal(format!("cannot apply the config: {problem}")))?;
+                tracing::info!(
+                    kept = kept.len(),
+                    changed_or_removed = ?dropped,
+                    "rules changed since the checkpoint: applied as a reload"
+                );
+            }
             tracing::info!(
                 sequence = manifest.sequence,
                 bytes = manifest.state_bytes,
@@ -435,6 +480,7 @@ fn start(parts: &Parts) -> anyhow::Result<(Started, SourceHandle)> {
     let started = Started {
         engine,
         extras,
+        dropped,
         out,
         offsets,
         store,

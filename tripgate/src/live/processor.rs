@@ -25,7 +25,7 @@ use super::checkpoint::{LiveExtras, Manifest, PartitionOffset, StateStore, FORMA
 use super::control::Control;
 use super::metrics::LiveMetrics;
 use super::output::OutputFile;
-use super::{config_fingerprint, failpoint, LiveStatus};
+use super::{config_fingerprint, failpoint, rule_versions, LiveStatus};
 use crate::admin::Admin;
 use crate::engine::Engine;
 use crate::server::Health;
@@ -368,6 +368,7 @@ impl Processor {
             state_sha256: String::new(),
             engine_bytes: 0,
             config_fingerprint: config_fingerprint(&self.config),
+            rule_versions: rule_versions(&self.config),
             offsets: self
                 .offsets
                 .iter()
