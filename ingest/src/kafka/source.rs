@@ -203,20 +203,27 @@ impl Poller {
             // Short waits: an idle partition's grace period must be noticed.
             let timeout = if waiting.is_some() { 5 } else { 20 };
             let consumer = self.consumer.clone();
-            match consumer.poll(Duration::from_millis(timeout)) {
-                Some(Ok(message)) => {
-                    self.health.mark_reachable();
-                    self.buffer(&message);
-                }
-                Some(Err(error)) => {
-                    let quiet =
-                        last_error_log.is_some_and(|at| at.elapsed() < Duration::from_secs(10));
-                    if !quiet {
-                        tracing::warn!(error = %error, "kafka consumer error");
-                        last_error_log = Some(Instant::now());
+            // What the client has fetched already comes without waiting, up
+            // to a batch at a time, before the merge is asked for one.
+            let mut wait = Duration::from_millis(timeout);
+            for _ in 0..self.batch_size {
+                match consumer.poll(wait) {
+                    Some(Ok(message)) => {
+                        self.health.mark_reachable();
+                        self.buffer(&message);
                     }
+                    Some(Err(error)) => {
+                        let quiet =
+                            last_error_log.is_some_and(|at| at.elapsed() < Duration::from_secs(10));
+                        if !quiet {
+                            tracing::warn!(error = %error, "kafka consumer error");
+                            last_error_log = Some(Instant::now());
+                        }
+                        break;
+                    }
+                    None => break,
                 }
-                None => {}
+                wait = Duration::ZERO;
             }
             if last_refresh.elapsed() >= END_REFRESH {
                 self.refresh_ends();
@@ -263,11 +270,15 @@ impl Poller {
     }
 
     fn next_batch(&mut self, now: Instant) -> Vec<SourceRecord> {
-        let mut batch = Vec::with_capacity(self.batch_size);
+        // Allocated with the first record: most calls find nothing to merge yet.
+        let mut batch = Vec::new();
         while batch.len() < self.batch_size {
             let Some((id, record)) = self.merge.pop(now) else {
                 break;
             };
+            if batch.is_empty() {
+                batch.reserve_exact(self.batch_size);
+            }
             batch.push(record);
             if self.paused.contains(&id) && self.merge.buffered(id) <= self.max_buffered / 2 {
                 self.set_paused(id, false);

@@ -199,10 +199,18 @@ impl Processor {
     }
 
     fn process(&mut self, record: SourceRecord) -> anyhow::Result<()> {
-        self.offsets.insert(
-            (record.topic.to_string(), record.partition),
-            record.offset + 1,
-        );
+        // Found in place: no key to build for the records of a known partition.
+        match self.offsets.iter_mut().find(|((topic, partition), _)| {
+            *partition == record.partition && **topic == *record.topic
+        }) {
+            Some((_, next)) => *next = record.offset + 1,
+            None => {
+                self.offsets.insert(
+                    (record.topic.to_string(), record.partition),
+                    record.offset + 1,
+                );
+            }
+        }
         self.engine.stats.read += 1;
         let bytes = record.payload.as_deref().unwrap_or_default();
         let max_bytes = self.config.pipeline.max_event_bytes;
