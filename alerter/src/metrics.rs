@@ -82,6 +82,16 @@ impl AlerterMetrics {
                 .with_label_values(&[&gate.gate, to])
                 .inc();
         }
+        self.export(specs, Some(snapshot), alerter);
+    }
+
+    /// Bands, gates and action levels of a restored alerter, before its
+    /// first tick (KPI values come with that tick).
+    pub fn observe_state(&self, specs: &[WindowSpec], alerter: &Alerter) {
+        self.export(specs, None, alerter);
+    }
+
+    fn export(&self, specs: &[WindowSpec], snapshot: Option<&TickSnapshot>, alerter: &Alerter) {
         self.kpi.reset();
         self.breaker_band.reset();
         self.action_level.reset();
@@ -90,9 +100,9 @@ impl AlerterMetrics {
         for (rule, slots) in alerter.breakers() {
             let spec = &specs[rule.main];
             let scope = spec.scope.as_str();
-            let values: HashMap<&str, &Measure> = snapshot.series[rule.main]
-                .values
+            let values: HashMap<&str, &Measure> = snapshot
                 .iter()
+                .flat_map(|snapshot| &snapshot.series[rule.main].values)
                 .map(|(key, measure)| (&**key, measure))
                 .collect();
             for slot in worst(slots, self.max_keys) {
@@ -106,6 +116,9 @@ impl AlerterMetrics {
                     *entry = entry.max(*level);
                 }
                 if !exported_kpis.insert((rule.main, &slot.key)) {
+                    continue;
+                }
+                if snapshot.is_none() {
                     continue;
                 }
                 let measure = values

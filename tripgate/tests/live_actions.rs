@@ -120,6 +120,12 @@ fn operator_changes_survive_a_crash_and_reloads_apply_or_are_rejected() {
     child.wait().unwrap();
     let mut child = scenario.start(&out, port, &[]);
     wait_readyz(port, 200, "ready", Duration::from_secs(60));
+    // Restored bands are exported before any tick closes.
+    let (_, metrics) = http_get(port, "/metrics").unwrap();
+    assert!(
+        metrics.contains("tripgate_breaker_band{key=\"all\",rule=\"manual\",scope=\"global\"} 0"),
+        "{metrics}"
+    );
     let (_, actions) = api(port, "GET", "/api/v1/actions", "");
     let overridden = &actions.as_array().expect("a list of actions")[0];
     assert_eq!(

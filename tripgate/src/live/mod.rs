@@ -325,6 +325,8 @@ fn start_and_run(parts: Parts) -> anyhow::Result<()> {
     }
     admin.set_accepting(true);
     let specs = started.engine.specs().to_vec();
+    // Restored bands and levels are scraped at once, not only after a tick.
+    alerter_metrics.observe_state(&specs, started.engine.alerter());
     let processor = Processor {
         outbox: control.outbox.clone(),
         config,
