@@ -6,6 +6,7 @@
 
 mod checkpoint;
 mod control;
+mod dead_letters;
 mod failpoint;
 mod metrics;
 mod output;
@@ -32,6 +33,7 @@ use tripgate_model::config::Config;
 
 use self::checkpoint::{sha256_hex, LiveExtras, StateStore};
 use self::control::Control;
+use self::dead_letters::DeadLetters;
 use self::metrics::LiveMetrics;
 use self::output::OutputFile;
 use self::processor::Processor;
@@ -79,7 +81,12 @@ pub fn run(config: Config, config_files: Vec<PathBuf>, out: Option<PathBuf>) -> 
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(serve(config, config_files, out))
+    let result = runtime.block_on(serve(config, config_files, out));
+    // After a shutdown past its deadline the engine thread may still wait
+    // for the broker (a checkpoint waits up to minutes for acks): dropping
+    // the runtime would wait for it too, so leave it behind.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
 }
 
 /// What the checkpoint's engine state must match: the pipeline settings
@@ -337,7 +344,6 @@ fn start_and_run(parts: Parts) -> anyhow::Result<()> {
         control,
         alerter_metrics,
         dead_letters: started.dead_letters,
-        unacked: BTreeMap::new(),
         offsets: started.offsets,
         store: started.store,
         health,
@@ -361,7 +367,7 @@ struct Started {
     out: Option<OutputFile>,
     offsets: BTreeMap<(String, i32), i64>,
     store: StateStore,
-    dead_letters: AckedProducer,
+    dead_letters: DeadLetters,
 }
 
 fn start(parts: &Parts) -> anyhow::Result<(Started, SourceHandle)> {
@@ -460,12 +466,15 @@ fn start(parts: &Parts) -> anyhow::Result<(Started, SourceHandle)> {
         .flat_map(|m| &m.offsets)
         .map(|o| ((o.topic.clone(), o.partition), o.next))
         .collect();
-    let dead_letters = AckedProducer::new(
-        kafka,
-        parts.client_health.clone(),
-        "dead-letters",
-        Duration::from_millis(5),
-    )?;
+    let dead_letters = DeadLetters::new(
+        &kafka.dead_letter_topic,
+        AckedProducer::new(
+            kafka,
+            parts.client_health.clone(),
+            "dead-letters",
+            Duration::from_millis(5),
+        )?,
+    );
     let source = start_source(
         kafka,
         parts.client_health.clone(),

@@ -14,15 +14,14 @@ use anyhow::{bail, Context};
 use tripgate_alerter::metrics::AlerterMetrics;
 use tripgate_alerter::notify::{NotifyError, Outbox, Outgoing as Message};
 use tripgate_alerter::records::write_tick;
-use tripgate_ingest::kafka::{
-    dead_letter_headers, AckedProducer, DeadLetter, Outgoing, SourceHandle, SourceRecord,
-};
+use tripgate_ingest::kafka::{DeadLetter, SourceHandle, SourceRecord};
 use tripgate_model::config::Config;
 use tripgate_model::time::format_rfc3339;
 use tripgate_model::{Nanos, RejectReason, Rejection, WindowSpec};
 
 use super::checkpoint::{LiveExtras, Manifest, PartitionOffset, StateStore, FORMAT};
 use super::control::Control;
+use super::dead_letters::DeadLetters;
 use super::metrics::LiveMetrics;
 use super::output::OutputFile;
 use super::{config_fingerprint, failpoint, rule_versions, LiveStatus};
@@ -45,9 +44,7 @@ pub struct Processor {
     /// Reloads and durability requests from the admin API and SIGHUP.
     pub control: Control,
     pub alerter_metrics: Arc<AlerterMetrics>,
-    pub dead_letters: AckedProducer,
-    /// Sent, not yet acknowledged: kept to be re-sent on failure, never dropped.
-    pub unacked: BTreeMap<usize, DeadLetter>,
+    pub dead_letters: DeadLetters,
     pub offsets: BTreeMap<(String, i32), i64>,
     pub store: StateStore,
     pub health: Arc<Health>,
@@ -245,8 +242,8 @@ impl Processor {
                 source_partition: record.partition,
                 source_offset: record.offset,
             };
-            self.send_dead_letter(letter)?;
-            if self.unacked.len() >= MAX_UNACKED_DEAD_LETTERS {
+            self.dead_letters.send(letter)?;
+            if self.dead_letters.outstanding() >= MAX_UNACKED_DEAD_LETTERS {
                 self.collect_dead_letter_acks(true)?;
             }
         }
@@ -287,63 +284,9 @@ impl Processor {
         }
     }
 
-    fn send_dead_letter(&mut self, letter: DeadLetter) -> anyhow::Result<()> {
-        let headers = dead_letter_headers(&letter);
-        let id = self.dead_letters.send(&Outgoing {
-            topic: &self.config.kafka.dead_letter_topic,
-            key: letter.key.as_deref(),
-            payload: letter.payload.as_deref(),
-            headers: Some(headers),
-            // Stamped now, not with the event's time: the topic's retention
-            // then counts from when the message was dead-lettered.
-            timestamp_ms: None,
-        })?;
-        self.unacked.insert(id, letter);
-        Ok(())
-    }
-
-    /// Takes in acknowledgements and re-sends failures. With `wait_all`,
-    /// returns only once every dead letter sent so far is acknowledged: a
-    /// checkpoint must not cover an offset whose dead letter could be lost.
     fn collect_dead_letter_acks(&mut self, wait_all: bool) -> anyhow::Result<()> {
-        let started = Instant::now();
-        loop {
-            let ids: Vec<usize> = self.unacked.keys().copied().collect();
-            for id in ids {
-                let outcome = if wait_all {
-                    self.dead_letters.wait(id, Duration::from_millis(500))
-                } else {
-                    self.dead_letters.try_take(id)
-                };
-                match outcome {
-                    Some(Ok(())) => {
-                        self.unacked.remove(&id);
-                        self.metrics.dead_letters.inc();
-                        self.status.set_dead_letter_trouble(None);
-                    }
-                    Some(Err(error)) => {
-                        let letter = self.unacked.remove(&id).expect("listed above");
-                        tracing::warn!(error = %error, topic = %letter.source_topic, partition = letter.source_partition, offset = letter.source_offset, "dead-letter write failed; retrying");
-                        self.metrics.dead_letter_failures.inc();
-                        self.status.set_dead_letter_trouble(Some(format!(
-                            "dead-letter writes failing: {error}"
-                        )));
-                        self.send_dead_letter(letter)?;
-                    }
-                    None => {}
-                }
-            }
-            if !wait_all || self.unacked.is_empty() {
-                return Ok(());
-            }
-            if started.elapsed() > Duration::from_secs(5) {
-                self.status.set_dead_letter_trouble(Some(format!(
-                    "{} dead letters not acknowledged for {}s",
-                    self.unacked.len(),
-                    started.elapsed().as_secs()
-                )));
-            }
-        }
+        self.dead_letters
+            .collect(wait_all, &self.metrics, &self.status)
     }
 
     /// Writes a checkpoint covering every record processed so far, then
