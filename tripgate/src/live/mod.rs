@@ -1,8 +1,9 @@
 //! `tripgate run`: live mode on Kafka. This module wires the stages,
 //! downstream first: the outbox and its delivery tasks, the action layer
 //! with the admin API, the HTTP endpoints, then on a blocking thread the
-//! topics, the checkpoint, the engine, and last the source that feeds it. See docs/ARCHITECTURE.md, "Live mode and
-//! durability", for the guarantees.
+//! topics, the checkpoint, the engine, and last the source that feeds it.
+//! See docs/ARCHITECTURE.md, "Live mode and durability", for the
+//! guarantees.
 
 mod checkpoint;
 mod control;
