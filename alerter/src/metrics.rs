@@ -71,6 +71,14 @@ impl AlerterMetrics {
         outcome: &Outcome,
         alerter: &Alerter,
     ) {
+        self.count(outcome);
+        self.export(specs, Some(snapshot), alerter);
+    }
+
+    /// Counts a tick's transitions. With `export` this is `observe`, for a
+    /// caller that exports the values less often than ticks close (live
+    /// mode catching up closes thousands a second; a scrape sees one).
+    pub fn count(&self, outcome: &Outcome) {
         for transition in &outcome.transitions {
             self.transitions
                 .with_label_values(&[&transition.rule, transition.to.as_str()])
@@ -82,16 +90,12 @@ impl AlerterMetrics {
                 .with_label_values(&[&gate.gate, to])
                 .inc();
         }
-        self.export(specs, Some(snapshot), alerter);
     }
 
-    /// Bands, gates and action levels of a restored alerter, before its
-    /// first tick (KPI values come with that tick).
-    pub fn observe_state(&self, specs: &[WindowSpec], alerter: &Alerter) {
-        self.export(specs, None, alerter);
-    }
-
-    fn export(&self, specs: &[WindowSpec], snapshot: Option<&TickSnapshot>, alerter: &Alerter) {
+    /// Replaces the exported values with the alerter's and, given the
+    /// snapshot of the last tick it evaluated, its KPI values (without one,
+    /// as after a restart, the KPI series are left out until the next tick).
+    pub fn export(&self, specs: &[WindowSpec], snapshot: Option<&TickSnapshot>, alerter: &Alerter) {
         self.kpi.reset();
         self.breaker_band.reset();
         self.action_level.reset();

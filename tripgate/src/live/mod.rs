@@ -334,7 +334,7 @@ fn start_and_run(parts: Parts) -> anyhow::Result<()> {
     admin.set_accepting(true);
     let specs = started.engine.specs().to_vec();
     // Restored bands and levels are scraped at once, not only after a tick.
-    alerter_metrics.observe_state(&specs, started.engine.alerter());
+    alerter_metrics.export(&specs, None, started.engine.alerter());
     let processor = Processor {
         outbox: control.outbox.clone(),
         config,
@@ -344,6 +344,8 @@ fn start_and_run(parts: Parts) -> anyhow::Result<()> {
         admin,
         control,
         alerter_metrics,
+        unexported: None,
+        last_export: Instant::now(),
         dead_letters: started.dead_letters,
         offsets: started.offsets,
         store: started.store,

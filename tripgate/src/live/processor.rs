@@ -17,7 +17,7 @@ use tripgate_alerter::records::write_tick;
 use tripgate_ingest::kafka::{DeadLetter, SourceHandle, SourceRecord};
 use tripgate_model::config::Config;
 use tripgate_model::time::format_rfc3339;
-use tripgate_model::{Nanos, RejectReason, Rejection, WindowSpec};
+use tripgate_model::{Nanos, RejectReason, Rejection, TickSnapshot, WindowSpec};
 
 use super::checkpoint::{LiveExtras, Manifest, PartitionOffset, StateStore, FORMAT};
 use super::control::Control;
@@ -44,6 +44,10 @@ pub struct Processor {
     /// Reloads and durability requests from the admin API and SIGHUP.
     pub control: Control,
     pub alerter_metrics: Arc<AlerterMetrics>,
+    /// The last closed tick's snapshot while its values are not exported
+    /// yet, and when they last were (see `export_metrics`).
+    pub unexported: Option<TickSnapshot>,
+    pub last_export: Instant,
     pub dead_letters: DeadLetters,
     pub offsets: BTreeMap<(String, i32), i64>,
     pub store: StateStore,
@@ -76,6 +80,7 @@ impl Processor {
         self.health.set_ready(true);
         self.status.started.store(true, Ordering::Relaxed);
         while !self.stop.load(Ordering::Relaxed) {
+            let mut idle = false;
             match source.records.recv_timeout(Duration::from_millis(100)) {
                 Ok(batch) => {
                     let count = batch.len() as u64;
@@ -84,7 +89,7 @@ impl Processor {
                     }
                     self.metrics.events.inc_by(count);
                 }
-                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Timeout) => idle = true,
                 Err(RecvTimeoutError::Disconnected) => bail!("the kafka source stopped"),
             }
             self.engine
@@ -109,6 +114,7 @@ impl Processor {
                 }
             }
             self.metrics.observe_engine(&self.engine);
+            self.export_metrics(idle);
         }
         tracing::info!("shutting down: polling stopped");
         let deadline = Instant::now() + self.config.kafka.shutdown_deadline.as_std();
@@ -137,6 +143,21 @@ impl Processor {
             self.engine.counters().ticks,
             self.outbox.pending_count(),
         )
+    }
+
+    /// Puts the last closed tick's values into `/metrics`: at once when
+    /// input is idle, otherwise at most once a second. Catching up closes
+    /// ticks far faster than anyone scrapes, and an export costs about a
+    /// millisecond (every series is set again).
+    fn export_metrics(&mut self, idle: bool) {
+        if !idle && self.last_export.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        if let Some(snapshot) = self.unexported.take() {
+            self.alerter_metrics
+                .export(&self.specs, Some(&snapshot), self.engine.alerter());
+            self.last_export = Instant::now();
+        }
     }
 
     /// Applies a reload asked for since the last record, if any; a config
@@ -261,6 +282,7 @@ impl Processor {
             admin,
             board,
             alerter_metrics,
+            unexported,
             ..
         } = self;
         // Action timers run only at tick closes (which go on while input is
@@ -269,7 +291,8 @@ impl Processor {
         // included.
         engine.advance(|snapshot, outcome, alerter| {
             board.observe(snapshot.tick, outcome, alerter);
-            alerter_metrics.observe(specs, snapshot, outcome, alerter);
+            alerter_metrics.count(outcome);
+            *unexported = Some(snapshot.clone());
             if let Some(out) = out.as_mut() {
                 if let Err(error) = write_tick(out.writer(), specs, snapshot, outcome) {
                     write_error.get_or_insert(error);
