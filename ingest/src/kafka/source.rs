@@ -229,14 +229,23 @@ impl Poller {
                 self.refresh_ends();
                 last_refresh = Instant::now();
             }
-            if waiting.is_none() {
-                let batch = self.next_batch(Instant::now());
-                waiting = (!batch.is_empty()).then_some(batch);
-            }
-            if let Some(batch) = waiting.take() {
+            // As many batches as the engine has room for: one per poll
+            // would pace a backlog by the poll timeout.
+            loop {
+                if waiting.is_none() {
+                    let batch = self.next_batch(Instant::now());
+                    if batch.is_empty() {
+                        break;
+                    }
+                    waiting = Some(batch);
+                }
+                let Some(batch) = waiting.take() else { break };
                 match sender.try_send(batch) {
                     Ok(()) => {}
-                    Err(TrySendError::Full(batch)) => waiting = Some(batch),
+                    Err(TrySendError::Full(batch)) => {
+                        waiting = Some(batch);
+                        break;
+                    }
                     Err(TrySendError::Disconnected(_)) => return,
                 }
             }
