@@ -166,8 +166,8 @@ impl Admin {
     }
 
     /// One closed tick: the action layer's messages and the transition
-    /// notifications not silenced, in the order to enqueue them; the
-    /// lineage of each transition and fresh breaker and gate views.
+    /// notifications not silenced, in the order to enqueue them; records
+    /// the lineage of each transition. `refresh_views` updates the rest.
     pub fn on_tick(
         &self,
         tick: Nanos,
@@ -197,11 +197,17 @@ impl Admin {
                 RECENT_TRANSITIONS,
             );
         }
-        view.breakers = views::breakers(alerter, &view.rule_versions);
-        view.gates = views::gates(alerter);
         let mut out: Vec<Outgoing> = notifications.into_iter().map(Outgoing::from).collect();
         out.extend(actions.into_iter().map(Outgoing::from));
         out
+    }
+
+    /// Rebuilds the breaker and gate views from `alerter`: after each tick,
+    /// or (live mode catching up) at most once a second and when idle.
+    pub fn refresh_views(&self, alerter: &Alerter) {
+        let mut view = self.view.lock().expect("admin lock");
+        view.breakers = views::breakers(alerter, &view.rule_versions);
+        view.gates = views::gates(alerter);
     }
 
     /// Timers between ticks (re-assertions, release steps, override ends).

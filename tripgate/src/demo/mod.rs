@@ -206,6 +206,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
                 }
                 transitions += (outcome.transitions.len() + outcome.gates.len()) as u64;
                 outgoing.extend(admin.on_tick(snapshot.tick, outcome, alerter, watermark));
+                admin.refresh_views(alerter);
             });
         }
         // Leases are renewed (and release steps taken) between ticks too.

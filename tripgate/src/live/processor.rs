@@ -145,7 +145,8 @@ impl Processor {
         )
     }
 
-    /// Puts the last closed tick's values into `/metrics`: at once when
+    /// Puts the last closed tick's values into `/metrics` and the admin
+    /// API's breaker and gate views: at once when
     /// input is idle, otherwise at most once a second. Catching up closes
     /// ticks far faster than anyone scrapes, and an export costs about a
     /// millisecond (every series is set again).
@@ -156,6 +157,7 @@ impl Processor {
         if let Some(snapshot) = self.unexported.take() {
             self.alerter_metrics
                 .export(&self.specs, Some(&snapshot), self.engine.alerter());
+            self.admin.refresh_views(self.engine.alerter());
             self.last_export = Instant::now();
         }
     }

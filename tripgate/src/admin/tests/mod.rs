@@ -191,6 +191,7 @@ pub(super) fn tick(h: &Harness, outcome: &Outcome, at: Nanos) {
     let engine = h.engine.lock().unwrap();
     h.admin
         .on_tick(at, outcome, engine.alerter(), Some(at + MINUTE));
+    h.admin.refresh_views(engine.alerter());
 }
 
 pub(super) fn throttle_level(actions: &Value) -> Option<f64> {
