@@ -104,12 +104,7 @@ fn every_malformed_input_is_dead_lettered_and_the_rest_counts() {
     let Some(bootstrap) = bootstrap() else { return };
     let scenario = Scenario::new("dlq", &bootstrap, None);
     let valid = scenario.simulate(5, Some(6_000));
-    let valid_lines: Vec<Vec<u8>> = fs::read(&valid)
-        .unwrap()
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect();
+    let valid_lines = read_lines(&valid);
     let malformed = malformed_inputs();
     // Spread through the log, among valid events of all three topics.
     let mut mixed: Vec<Vec<u8>> = Vec::new();

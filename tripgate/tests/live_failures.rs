@@ -63,12 +63,7 @@ fn refused_dead_letters_hold_back_input_and_arrive_once_accepted() {
     let _turn = take_turn();
     let scenario = Scenario::new("dlqfail", &bootstrap, None);
     let valid = simulate_days(&scenario, 3, 43);
-    let valid_lines: Vec<Vec<u8>> = fs::read(&valid)
-        .unwrap()
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect();
+    let valid_lines = read_lines(&valid);
     // Early in the log, so the input still to come after them is large.
     let malformed = malformed_inputs();
     let mut mixed: Vec<Vec<u8>> = Vec::new();

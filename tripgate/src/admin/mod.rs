@@ -172,7 +172,6 @@ impl Admin {
         &self,
         tick: Nanos,
         outcome: &Outcome,
-        alerter: &Alerter,
         watermark: Option<Nanos>,
     ) -> Vec<Outgoing> {
         self.now.fetch_max(tick, Ordering::Relaxed);

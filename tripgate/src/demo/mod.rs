@@ -205,7 +205,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
                     println!("{line}");
                 }
                 transitions += (outcome.transitions.len() + outcome.gates.len()) as u64;
-                outgoing.extend(admin.on_tick(snapshot.tick, outcome, alerter, watermark));
+                outgoing.extend(admin.on_tick(snapshot.tick, outcome, watermark));
                 admin.refresh_views(alerter);
             });
         }

@@ -300,7 +300,7 @@ impl Processor {
                     write_error.get_or_insert(error);
                 }
             }
-            messages.extend(admin.on_tick(snapshot.tick, outcome, alerter, watermark));
+            messages.extend(admin.on_tick(snapshot.tick, outcome, watermark));
         });
         self.enqueue(messages);
         match write_error {

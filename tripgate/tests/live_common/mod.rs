@@ -395,6 +395,16 @@ pub fn up_to_tick(text: &str, last: &str) -> String {
     kept.join("\n") + "\n"
 }
 
+/// The non-empty lines of a file, as bytes (logs may hold invalid UTF-8).
+pub fn read_lines(path: &Path) -> Vec<Vec<u8>> {
+    fs::read(path)
+        .unwrap()
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
 /// Lines of `out` so far (0 if missing).
 pub fn lines_in(out: &Path) -> usize {
     fs::read_to_string(out)

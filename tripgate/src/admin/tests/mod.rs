@@ -189,8 +189,7 @@ pub(super) fn red(to: Band, version: u64, at: Nanos) -> Outcome {
 
 pub(super) fn tick(h: &Harness, outcome: &Outcome, at: Nanos) {
     let engine = h.engine.lock().unwrap();
-    h.admin
-        .on_tick(at, outcome, engine.alerter(), Some(at + MINUTE));
+    h.admin.on_tick(at, outcome, Some(at + MINUTE));
     h.admin.refresh_views(engine.alerter());
 }
 
