@@ -6,7 +6,7 @@
 //! [`Outbox::pending`] and hand it back with [`Outbox::restore`]. With a
 //! journal ([`Outbox::open_file`]) every change is fsynced first.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -48,6 +48,9 @@ pub struct ParkedDelivery {
 struct Index {
     next: u64,
     entries: BTreeMap<u64, (Arc<Outgoing>, BTreeSet<String>)>,
+    /// The sequence of each pending message by id: enqueue and settle find
+    /// a message without scanning (a receiver down for days leaves many).
+    by_id: HashMap<String, u64>,
     parked: VecDeque<ParkedDelivery>,
 }
 
@@ -110,10 +113,7 @@ impl Outbox {
             return Ok(());
         }
         let mut index = self.index.lock().expect("outbox lock");
-        let existing = index
-            .entries
-            .values()
-            .any(|(pending, _)| pending.id() == message.id());
+        let existing = index.by_id.contains_key(message.id());
         if !existing && index.entries.len() >= self.capacity {
             return Err(NotifyError::OutboxFull(self.capacity));
         }
@@ -242,25 +242,19 @@ impl Outbox {
 
 fn apply(index: &mut Index, record: Record) {
     match record {
-        Record::Add { remaining, entry } => {
-            let existing = index
-                .entries
-                .iter()
-                .find(|(_, (pending, _))| pending.id() == entry.id())
-                .map(|(sequence, _)| *sequence);
-            match existing {
-                Some(sequence) => {
-                    let (_, targets) = index.entries.get_mut(&sequence).expect("found above");
-                    targets.extend(remaining);
-                }
-                None => {
-                    let sequence = index.next;
-                    index.next += 1;
-                    let targets = remaining.into_iter().collect();
-                    index.entries.insert(sequence, (Arc::new(entry), targets));
-                }
+        Record::Add { remaining, entry } => match index.by_id.get(entry.id()).copied() {
+            Some(sequence) => {
+                let (_, targets) = index.entries.get_mut(&sequence).expect("found above");
+                targets.extend(remaining);
             }
-        }
+            None => {
+                let sequence = index.next;
+                index.next += 1;
+                let targets = remaining.into_iter().collect();
+                index.by_id.insert(entry.id().to_string(), sequence);
+                index.entries.insert(sequence, (Arc::new(entry), targets));
+            }
+        },
         Record::Delivered { id, notifier } => settle(index, &id, &notifier),
         Record::Parked {
             id,
@@ -285,15 +279,15 @@ fn apply(index: &mut Index, record: Record) {
 }
 
 fn settle(index: &mut Index, id: &str, notifier: &str) {
-    let found = index
-        .entries
-        .iter_mut()
-        .find(|(_, (message, _))| message.id() == id)
-        .map(|(sequence, (_, remaining))| {
-            remaining.remove(notifier);
-            (*sequence, remaining.is_empty())
-        });
-    if let Some((sequence, true)) = found {
+    let Some(sequence) = index.by_id.get(id).copied() else {
+        return;
+    };
+    let Some((_, remaining)) = index.entries.get_mut(&sequence) else {
+        return;
+    };
+    remaining.remove(notifier);
+    if remaining.is_empty() {
         index.entries.remove(&sequence);
+        index.by_id.remove(id);
     }
 }
