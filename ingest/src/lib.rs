@@ -4,8 +4,9 @@
 //!
 //! Decoding is one pass into a value tree that keeps only the fields a check
 //! reads, then the checks in the contract's order (`schema`, `check`). The
-//! pass is a hand-rolled parser for the usual event (`fast`), with
-//! serde_json (`json`) for everything it is not sure about. `future_timestamp` is not decided here: it needs
+//! usual valid event skips the tree: a hand-rolled decoder reads it straight
+//! into its checked form (`fast`). A hand-rolled parser builds the tree for
+//! the rest, with serde_json (`json`) for everything it is not sure about. `future_timestamp` is not decided here: it needs
 //! the wall clock, which the live-mode caller owns.
 #![forbid(unsafe_code)]
 
@@ -35,6 +36,9 @@ pub fn decode(bytes: &[u8], max_event_bytes: usize) -> Result<Event, Rejection> 
     // and lets serde_json read a &str without validating strings again.
     let text = std::str::from_utf8(bytes)
         .map_err(|error| Rejection::new(RejectReason::InvalidUtf8, error.to_string()))?;
+    if let Some(decoded) = fast::decode(text) {
+        return decoded;
+    }
     if let Some(fields) = fast::parse(text) {
         #[cfg(debug_assertions)]
         fast::assert_agrees(text, &fields);

@@ -31,13 +31,35 @@ pub(crate) const EVENT_FIELDS: [&str; 17] = [
 
 pub(crate) const LINES_FIELD: &str = "lines";
 
+/// Positions in `EVENT_FIELDS` of the fields the checks read, so a field is
+/// found by index instead of by comparing names.
+pub(crate) mod slot {
+    pub(crate) const EVENT_ID: usize = 0;
+    pub(crate) const TYPE: usize = 1;
+    pub(crate) const OCCURRED_AT: usize = 2;
+    pub(crate) const ORDER_ID: usize = 3;
+    pub(crate) const CHANNEL: usize = 4;
+    pub(crate) const REGION: usize = 5;
+    pub(crate) const WAREHOUSE: usize = 6;
+    pub(crate) const PROMISED_BY: usize = 7;
+    pub(crate) const LINES: usize = 8;
+    pub(crate) const AMOUNT: usize = 9;
+    pub(crate) const CARRIER: usize = 10;
+    pub(crate) const SKU: usize = 11;
+    pub(crate) const QUANTITY: usize = 12;
+    pub(crate) const REASON: usize = 13;
+    pub(crate) const TICKET_ID: usize = 14;
+    pub(crate) const CATEGORY: usize = 15;
+    pub(crate) const PRIORITY: usize = 16;
+}
+
 /// The fields of one line, in the contract's order.
 pub(crate) const LINE_FIELDS: [&str; 4] = ["sku", "quantity", "unit_price", "unit_cost"];
 
 const MAX_LINES: usize = 1000;
 
 /// Fields every event requires besides `type`, which is checked first.
-const COMMON_FIELDS: [&str; 2] = ["event_id", "occurred_at"];
+const COMMON_FIELDS: [usize; 2] = [slot::EVENT_ID, slot::OCCURRED_AT];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum EventType {
@@ -86,100 +108,148 @@ impl EventType {
 
     /// The required fields beyond the common ones, in the contract's order
     /// (ticket.opened's `order_id` is optional, so it is not listed).
-    fn required_fields(self) -> &'static [&'static str] {
+    fn required_fields(self) -> &'static [usize] {
+        use slot::*;
         match self {
-            EventType::OrderPlaced => &[
-                "order_id",
-                "channel",
-                "region",
-                "warehouse",
-                "promised_by",
-                LINES_FIELD,
-            ],
-            EventType::OrderCancelled | EventType::Delivered => &["order_id"],
-            EventType::OrderRefunded | EventType::OrderChargeback => &["order_id", "amount"],
-            EventType::Shipped => &["order_id", "carrier"],
-            EventType::DefectReported => &["order_id", "sku", "quantity", "reason"],
-            EventType::TicketOpened => &["ticket_id", "category", "priority"],
-            EventType::TicketFirstResponse | EventType::TicketResolved => &["ticket_id"],
+            EventType::OrderPlaced => &[ORDER_ID, CHANNEL, REGION, WAREHOUSE, PROMISED_BY, LINES],
+            EventType::OrderCancelled | EventType::Delivered => &[ORDER_ID],
+            EventType::OrderRefunded | EventType::OrderChargeback => &[ORDER_ID, AMOUNT],
+            EventType::Shipped => &[ORDER_ID, CARRIER],
+            EventType::DefectReported => &[ORDER_ID, SKU, QUANTITY, REASON],
+            EventType::TicketOpened => &[TICKET_ID, CATEGORY, PRIORITY],
+            EventType::TicketFirstResponse | EventType::TicketResolved => &[TICKET_ID],
         }
     }
 }
 
-/// The kept fields of one object: the event itself or one of its lines.
-struct Fields<'v, 'de>(&'v [(&'static str, Value<'de>)]);
+/// Where the checks read an event's fields from: the kept fields as the
+/// parsers build them ([`Object`]), or the fast decoder's slots, whose lines
+/// are already checked (`fast::typed`). One set of checks serves both, so
+/// they cannot drift apart.
+pub(crate) trait Fields<'de> {
+    /// The value of the field at `slot` of `EVENT_FIELDS`, if present.
+    fn get(&self, slot: usize) -> Option<&Value<'de>>;
+    /// Presence of every field of every line object (lines that are not
+    /// objects are left to [`Fields::lines`]).
+    fn check_line_presence(&self) -> Result<(), Rejection>;
+    /// The lines, checked; only called once `lines` is known present.
+    fn lines(&mut self) -> Result<Vec<Line>, Rejection>;
 
-impl<'v, 'de> Fields<'v, 'de> {
-    fn get(&self, name: &str) -> Option<&'v Value<'de>> {
+    fn id(&self, slot: usize) -> Result<String, Rejection> {
+        check::id(Path::Field(EVENT_FIELDS[slot]), self.get(slot))
+    }
+
+    fn field<T>(
+        &self,
+        slot: usize,
+        check: fn(Path, Option<&Value<'_>>) -> Result<T, Rejection>,
+    ) -> Result<T, Rejection> {
+        check(Path::Field(EVENT_FIELDS[slot]), self.get(slot))
+    }
+}
+
+/// The kept fields of one object, by name, as the parsers build them.
+pub(crate) struct Object<'v, 'de>(pub(crate) &'v [(&'static str, Value<'de>)]);
+
+impl<'v, 'de> Object<'v, 'de> {
+    fn named(&self, name: &str) -> Option<&'v Value<'de>> {
         self.0
             .iter()
             .find(|(key, _)| *key == name)
             .map(|(_, value)| value)
     }
+}
 
-    fn id(&self, name: &'static str) -> Result<String, Rejection> {
-        check::id(Path::Field(name), self.get(name))
+impl<'de> Fields<'de> for Object<'_, 'de> {
+    fn get(&self, slot: usize) -> Option<&Value<'de>> {
+        self.named(EVENT_FIELDS[slot])
+    }
+
+    fn check_line_presence(&self) -> Result<(), Rejection> {
+        let Some(Value::Array(lines)) = self.get(slot::LINES) else {
+            return Ok(());
+        };
+        for (index, line) in lines.iter().enumerate() {
+            let Value::Object(line_fields) = line else {
+                continue;
+            };
+            for name in LINE_FIELDS {
+                if !line_fields.iter().any(|(key, _)| *key == name) {
+                    return Err(check::missing(Path::LineField(index, name)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn lines(&mut self) -> Result<Vec<Line>, Rejection> {
+        lines(check::present(
+            Path::Field(LINES_FIELD),
+            self.get(slot::LINES),
+        )?)
     }
 }
 
 /// Builds the event from a duplicate-free top-level object.
 pub(crate) fn event_from_object(object: &[(&'static str, Value<'_>)]) -> Result<Event, Rejection> {
-    let fields = Fields(object);
-    let event_type = event_type(&fields)?;
-    check_presence(&fields, event_type)?;
+    event_from_fields(&mut Object(object))
+}
+
+/// Builds the event from its fields, checking them in the contract's order.
+pub(crate) fn event_from_fields<'de>(fields: &mut impl Fields<'de>) -> Result<Event, Rejection> {
+    use slot::*;
+    let event_type = event_type(fields)?;
+    check_presence(fields, event_type)?;
 
     // From here on, validity in table order. Rust evaluates struct fields in
     // the order they are written, so each literal below lists its fields in
     // the contract's order and the first failure is the one reported.
-    let event_id = fields.id("event_id")?;
-    let occurred_at = check::timestamp(Path::Field("occurred_at"), fields.get("occurred_at"))?;
+    let event_id = fields.id(EVENT_ID)?;
+    let occurred_at = fields.field(OCCURRED_AT, check::timestamp)?;
     let body = match event_type {
         EventType::OrderPlaced => EventBody::OrderPlaced {
-            order_id: fields.id("order_id")?,
-            channel: fields.id("channel")?,
-            region: fields.id("region")?,
-            warehouse: fields.id("warehouse")?,
-            promised_by: check::timestamp(Path::Field("promised_by"), fields.get("promised_by"))?,
-            lines: lines(check::present(
-                Path::Field(LINES_FIELD),
-                fields.get(LINES_FIELD),
-            )?)?,
+            order_id: fields.id(ORDER_ID)?,
+            channel: fields.id(CHANNEL)?,
+            region: fields.id(REGION)?,
+            warehouse: fields.id(WAREHOUSE)?,
+            promised_by: fields.field(PROMISED_BY, check::timestamp)?,
+            lines: fields.lines()?,
         },
         EventType::OrderCancelled => EventBody::OrderCancelled {
-            order_id: fields.id("order_id")?,
+            order_id: fields.id(ORDER_ID)?,
         },
         EventType::OrderRefunded => EventBody::OrderRefunded {
-            order_id: fields.id("order_id")?,
-            amount: check::money(Path::Field("amount"), fields.get("amount"))?,
+            order_id: fields.id(ORDER_ID)?,
+            amount: fields.field(AMOUNT, check::money)?,
         },
         EventType::OrderChargeback => EventBody::OrderChargeback {
-            order_id: fields.id("order_id")?,
-            amount: check::money(Path::Field("amount"), fields.get("amount"))?,
+            order_id: fields.id(ORDER_ID)?,
+            amount: fields.field(AMOUNT, check::money)?,
         },
         EventType::Shipped => EventBody::Shipped {
-            order_id: fields.id("order_id")?,
-            carrier: fields.id("carrier")?,
+            order_id: fields.id(ORDER_ID)?,
+            carrier: fields.id(CARRIER)?,
         },
         EventType::Delivered => EventBody::Delivered {
-            order_id: fields.id("order_id")?,
+            order_id: fields.id(ORDER_ID)?,
         },
         EventType::DefectReported => EventBody::DefectReported {
-            order_id: fields.id("order_id")?,
-            sku: fields.id("sku")?,
-            quantity: check::quantity(Path::Field("quantity"), fields.get("quantity"))?,
-            reason: fields.id("reason")?,
+            order_id: fields.id(ORDER_ID)?,
+            sku: fields.id(SKU)?,
+            quantity: fields.field(QUANTITY, check::quantity)?,
+            reason: fields.id(REASON)?,
         },
         EventType::TicketOpened => EventBody::TicketOpened {
-            ticket_id: fields.id("ticket_id")?,
-            category: fields.id("category")?,
-            priority: check::priority(Path::Field("priority"), fields.get("priority"))?,
-            order_id: check::optional_id(Path::Field("order_id"), fields.get("order_id"))?,
+            ticket_id: fields.id(TICKET_ID)?,
+            category: fields.id(CATEGORY)?,
+            priority: fields.field(PRIORITY, check::priority)?,
+            order_id: fields.field(ORDER_ID, check::optional_id)?,
         },
         EventType::TicketFirstResponse => EventBody::TicketFirstResponse {
-            ticket_id: fields.id("ticket_id")?,
+            ticket_id: fields.id(TICKET_ID)?,
         },
         EventType::TicketResolved => EventBody::TicketResolved {
-            ticket_id: fields.id("ticket_id")?,
+            ticket_id: fields.id(TICKET_ID)?,
         },
     };
     Ok(Event {
@@ -189,9 +259,9 @@ pub(crate) fn event_from_object(object: &[(&'static str, Value<'_>)]) -> Result<
     })
 }
 
-fn event_type(fields: &Fields<'_, '_>) -> Result<EventType, Rejection> {
+fn event_type<'de>(fields: &impl Fields<'de>) -> Result<EventType, Rejection> {
     let path = Path::Field("type");
-    match check::present(path, fields.get("type"))? {
+    match check::present(path, fields.get(slot::TYPE))? {
         Value::String(name) => EventType::parse(name).ok_or_else(|| {
             let detail = format!("type: unknown event type {:?}", check::shorten(name));
             Rejection::new(RejectReason::UnknownType, detail)
@@ -201,31 +271,17 @@ fn event_type(fields: &Fields<'_, '_>) -> Result<EventType, Rejection> {
 }
 
 /// Every required field must be there, down to each field of each line
-/// object, before any value is judged. Lines that are not objects are left
-/// to the validity checks.
-fn check_presence(fields: &Fields<'_, '_>, event_type: EventType) -> Result<(), Rejection> {
-    for name in COMMON_FIELDS.iter().chain(event_type.required_fields()) {
-        if fields.get(name).is_none() {
-            return Err(check::missing(Path::Field(name)));
+/// object, before any value is judged.
+fn check_presence<'de>(fields: &impl Fields<'de>, event_type: EventType) -> Result<(), Rejection> {
+    for &slot in COMMON_FIELDS.iter().chain(event_type.required_fields()) {
+        if fields.get(slot).is_none() {
+            return Err(check::missing(Path::Field(EVENT_FIELDS[slot])));
         }
     }
     if event_type != EventType::OrderPlaced {
         return Ok(());
     }
-    let Some(Value::Array(lines)) = fields.get(LINES_FIELD) else {
-        return Ok(());
-    };
-    for (index, line) in lines.iter().enumerate() {
-        let Value::Object(line_fields) = line else {
-            continue;
-        };
-        for name in LINE_FIELDS {
-            if !line_fields.iter().any(|(key, _)| *key == name) {
-                return Err(check::missing(Path::LineField(index, name)));
-            }
-        }
-    }
-    Ok(())
+    fields.check_line_presence()
 }
 
 /// `lines` must be an array of 1 to 1000 objects; then each line is checked
@@ -262,13 +318,13 @@ fn line(index: usize, element: &Value<'_>) -> Result<Line, Rejection> {
     let Value::Object(line_fields) = element else {
         return Err(check::invalid(Path::Line(index), "a line object", element));
     };
-    let fields = Fields(line_fields);
+    let fields = Object(line_fields);
     let at = |name| Path::LineField(index, name);
     Ok(Line {
-        sku: check::id(at("sku"), fields.get("sku"))?,
-        quantity: check::quantity(at("quantity"), fields.get("quantity"))?,
-        unit_price: check::money(at("unit_price"), fields.get("unit_price"))?,
-        unit_cost: check::money(at("unit_cost"), fields.get("unit_cost"))?,
+        sku: check::id(at("sku"), fields.named("sku"))?,
+        quantity: check::quantity(at("quantity"), fields.named("quantity"))?,
+        unit_price: check::money(at("unit_price"), fields.named("unit_price"))?,
+        unit_cost: check::money(at("unit_cost"), fields.named("unit_cost"))?,
     })
 }
 
@@ -279,14 +335,38 @@ mod tests {
     #[test]
     fn every_required_field_is_kept_by_the_parser() {
         for event_type in EventType::ALL {
-            for name in COMMON_FIELDS.iter().chain(event_type.required_fields()) {
-                assert!(
-                    EVENT_FIELDS.contains(name),
-                    "{name} of {event_type:?} is not in EVENT_FIELDS"
-                );
+            for &slot in COMMON_FIELDS.iter().chain(event_type.required_fields()) {
+                assert!(slot < EVENT_FIELDS.len(), "{slot} of {event_type:?}");
             }
         }
-        assert!(EVENT_FIELDS.contains(&"type"));
+    }
+
+    #[test]
+    fn slots_name_their_fields() {
+        use slot::*;
+        let named = [
+            (EVENT_ID, "event_id"),
+            (TYPE, "type"),
+            (OCCURRED_AT, "occurred_at"),
+            (ORDER_ID, "order_id"),
+            (CHANNEL, "channel"),
+            (REGION, "region"),
+            (WAREHOUSE, "warehouse"),
+            (PROMISED_BY, "promised_by"),
+            (LINES, LINES_FIELD),
+            (AMOUNT, "amount"),
+            (CARRIER, "carrier"),
+            (SKU, "sku"),
+            (QUANTITY, "quantity"),
+            (REASON, "reason"),
+            (TICKET_ID, "ticket_id"),
+            (CATEGORY, "category"),
+            (PRIORITY, "priority"),
+        ];
+        assert_eq!(named.len(), EVENT_FIELDS.len());
+        for (slot, name) in named {
+            assert_eq!(EVENT_FIELDS[slot], name);
+        }
     }
 
     #[test]

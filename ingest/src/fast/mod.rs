@@ -1,36 +1,57 @@
-//! A hand-rolled parser for the events producers actually send, building
-//! the same value tree as `json::parse` in a fraction of the time.
+//! Hand-rolled decoders for the events producers actually send, in a
+//! fraction of serde_json's time.
 //!
-//! It answers only when it is sure: an object with no escapes in any string,
-//! no repeated key, known fields holding scalars and `lines` an array of
-//! objects. Anything else (escapes, duplicates, syntax errors, deep nesting,
-//! numbers serde_json would read differently) returns `None`, and the caller
-//! takes the serde_json path, which owns every rejection and its detail. So
-//! the two paths can only disagree on documents this one accepts, and debug
-//! builds check those against serde_json on every decode.
+//! Two tiers, both answering only when sure and otherwise handing the
+//! document on:
+//!
+//! 1. [`decode`] (`typed`) reads the usual valid event straight into an
+//!    [`Event`]: no value tree, no allocation but the event's own strings.
+//!    Anything it does not expect (a bad line, a duplicate key, an escape)
+//!    returns `None`.
+//! 2. [`parse`] builds the same value tree as `json::parse` for any document
+//!    without escapes, repeats or unusual numbers, so `schema` can check it
+//!    and word its rejection.
+//!
+//! Anything else (escapes, duplicates, syntax errors, deep nesting, numbers
+//! serde_json would read differently) goes to serde_json, which owns every
+//! rejection of the document itself. Debug builds (and so every test) check
+//! each answer of a tier against the next one's.
 
-use std::borrow::Cow;
+mod cursor;
+mod timestamp;
+mod typed;
 
-use tripgate_model::time::NANOS_PER_SECOND;
-use tripgate_model::Nanos;
+use tripgate_model::{Event, Rejection};
 
 use crate::json::Value;
 use crate::schema::{EVENT_FIELDS, LINES_FIELD, LINE_FIELDS};
+use cursor::{event_slot, line_slot, Cursor, UnknownKeys};
 
-/// serde_json stops at 128 levels; bailing out well before keeps this
-/// parser's recursion shallow and the limit serde_json's to report.
-const MAX_DEPTH: usize = 64;
-/// Unknown keys of one object are compared pairwise to find repeats; past
-/// this many the serde_json path (with its hash set) is cheaper.
-const MAX_UNKNOWN_KEYS: usize = 32;
+pub(crate) use timestamp::timestamp;
+
+/// The usual event, decoded and checked; `None` hands it to [`parse`].
+pub(crate) fn decode(text: &str) -> Option<Result<Event, Rejection>> {
+    let decoded = typed::decode(text);
+    #[cfg(debug_assertions)]
+    if let Some(decoded) = &decoded {
+        let fields = parse(text).expect("the typed decoder accepted what the tree parser refuses");
+        assert_agrees(text, &fields);
+        assert_eq!(
+            decoded,
+            &crate::schema::event_from_object(&fields),
+            "the typed decoder disagrees on {text}"
+        );
+    }
+    decoded
+}
 
 /// The top-level object's kept fields, as `json::parse` keeps them.
 pub(crate) fn parse(text: &str) -> Option<Vec<(&'static str, Value<'_>)>> {
-    let mut cursor = Cursor { text, position: 0 };
+    let mut cursor = Cursor::new(text);
     cursor.skip_whitespace();
-    let fields = cursor.object(&EVENT_FIELDS, Kept::Event)?;
+    let fields = object(&mut cursor, &EVENT_FIELDS, Kept::Event)?;
     cursor.skip_whitespace();
-    (cursor.position == text.len()).then_some(fields)
+    cursor.at_end().then_some(fields)
 }
 
 /// Debug builds (and so every test) compare each fast answer with serde_json's.
@@ -60,426 +81,69 @@ enum Kept {
     Line,
 }
 
-struct Cursor<'de> {
-    text: &'de str,
-    position: usize,
-}
-
-impl<'de> Cursor<'de> {
-    fn peek(&self) -> Option<u8> {
-        self.text.as_bytes().get(self.position).copied()
+/// An object whose `known` keys are kept; the opening brace is next.
+fn object<'de>(
+    cursor: &mut Cursor<'de>,
+    known: &'static [&'static str],
+    kept: Kept,
+) -> Option<Vec<(&'static str, Value<'de>)>> {
+    cursor.eat(b'{')?;
+    let mut fields = Vec::with_capacity(known.len().min(12));
+    let mut seen_known: u32 = 0;
+    let mut unknown = UnknownKeys::new();
+    if cursor.object_ends() {
+        return Some(fields);
     }
-
-    fn skip_whitespace(&mut self) {
-        let bytes = self.text.as_bytes();
-        while let Some(b' ' | b'\n' | b'\t' | b'\r') = bytes.get(self.position) {
-            self.position += 1;
+    loop {
+        let key = cursor.key()?;
+        let slot = match kept {
+            Kept::Event => event_slot(key),
+            Kept::Line => line_slot(key),
+        };
+        match slot {
+            Some(slot) => {
+                if seen_known & (1 << slot) != 0 {
+                    return None;
+                }
+                seen_known |= 1 << slot;
+                let value = if kept == Kept::Event && key == LINES_FIELD {
+                    lines(cursor)?
+                } else {
+                    cursor.scalar()?
+                };
+                fields.push((known[slot], value));
+            }
+            None => {
+                unknown.insert(key)?;
+                cursor.skip_value(1)?;
+            }
         }
-    }
-
-    fn eat(&mut self, byte: u8) -> Option<()> {
-        self.skip_whitespace();
-        if self.peek() == Some(byte) {
-            self.position += 1;
-            Some(())
-        } else {
-            None
-        }
-    }
-
-    /// An object whose `known` keys are kept; the opening brace is next.
-    fn object(
-        &mut self,
-        known: &'static [&'static str],
-        kept: Kept,
-    ) -> Option<Vec<(&'static str, Value<'de>)>> {
-        self.eat(b'{')?;
-        let mut fields = Vec::with_capacity(known.len().min(12));
-        let mut seen_known: u32 = 0;
-        let mut unknown: Vec<&'de str> = Vec::new();
-        self.skip_whitespace();
-        if self.peek() == Some(b'}') {
-            self.position += 1;
+        if !cursor.next_member(b'}')? {
             return Some(fields);
         }
-        loop {
-            self.eat(b'"')?;
-            let key = self.string_body()?;
-            self.eat(b':')?;
-            let slot = match kept {
-                Kept::Event => event_slot(key),
-                Kept::Line => line_slot(key),
-            };
-            match slot {
-                Some(slot) => {
-                    if seen_known & (1 << slot) != 0 {
-                        return None;
-                    }
-                    seen_known |= 1 << slot;
-                    let value = if kept == Kept::Event && key == LINES_FIELD {
-                        self.lines()?
-                    } else {
-                        self.scalar()?
-                    };
-                    fields.push((known[slot], value));
-                }
-                None => {
-                    if unknown.contains(&key) || unknown.len() == MAX_UNKNOWN_KEYS {
-                        return None;
-                    }
-                    unknown.push(key);
-                    self.skip_value(1)?;
-                }
-            }
-            self.skip_whitespace();
-            match self.peek()? {
-                b',' => self.position += 1,
-                b'}' => {
-                    self.position += 1;
-                    return Some(fields);
-                }
-                _ => return None,
-            }
-            self.skip_whitespace();
-        }
     }
+}
 
-    /// `lines`: an array of line objects, nothing else.
-    fn lines(&mut self) -> Option<Value<'de>> {
-        self.eat(b'[')?;
-        let mut lines = Vec::new();
-        self.skip_whitespace();
-        if self.peek() == Some(b']') {
-            self.position += 1;
+/// `lines`: an array of line objects, nothing else.
+fn lines<'de>(cursor: &mut Cursor<'de>) -> Option<Value<'de>> {
+    cursor.eat(b'[')?;
+    let mut lines = Vec::new();
+    cursor.skip_whitespace();
+    if cursor.peek() == Some(b']') {
+        cursor.eat(b']')?;
+        return Some(Value::Array(lines));
+    }
+    loop {
+        lines.push(Value::Object(object(cursor, &LINE_FIELDS, Kept::Line)?));
+        if !cursor.next_member(b']')? {
             return Some(Value::Array(lines));
         }
-        loop {
-            lines.push(Value::Object(self.object(&LINE_FIELDS, Kept::Line)?));
-            self.skip_whitespace();
-            match self.peek()? {
-                b',' => self.position += 1,
-                b']' => {
-                    self.position += 1;
-                    return Some(Value::Array(lines));
-                }
-                _ => return None,
-            }
-        }
     }
-
-    /// A string, number, boolean or null.
-    fn scalar(&mut self) -> Option<Value<'de>> {
-        self.skip_whitespace();
-        match self.peek()? {
-            b'"' => {
-                self.position += 1;
-                Some(Value::String(Cow::Borrowed(self.string_body()?)))
-            }
-            b'-' | b'0'..=b'9' => self.number(),
-            b't' => self.literal("true", Value::Bool(true)),
-            b'f' => self.literal("false", Value::Bool(false)),
-            b'n' => self.literal("null", Value::Null),
-            _ => None,
-        }
-    }
-
-    fn literal(&mut self, word: &str, value: Value<'de>) -> Option<Value<'de>> {
-        let rest = &self.text.as_bytes()[self.position..];
-        rest.starts_with(word.as_bytes()).then(|| {
-            self.position += word.len();
-            value
-        })
-    }
-
-    /// The rest of a string whose opening quote was read. Escapes and
-    /// control characters send the document to serde_json.
-    fn string_body(&mut self) -> Option<&'de str> {
-        let bytes = self.text.as_bytes();
-        let start = self.position;
-        let mut end = start;
-        // Eight bytes at a time up to the first one that needs a look.
-        while let Some(chunk) = bytes.get(end..end + 8) {
-            let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-            if needs_a_look(word) {
-                break;
-            }
-            end += 8;
-        }
-        loop {
-            match *bytes.get(end)? {
-                b'"' => break,
-                b'\\' | 0..=0x1f => return None,
-                _ => end += 1,
-            }
-        }
-        self.position = end + 1;
-        // Both ends sit next to an ASCII quote, so they are char boundaries.
-        self.text.get(start..end)
-    }
-
-    /// A number token, read as serde_json reads it: integers that fit a u64
-    /// as `Unsigned`, negative ones that fit an i64 as `Negative`, fractions
-    /// and exponents as a correctly rounded double. `-0` and integers past
-    /// 64 bits go to serde_json, which has its own rules for them.
-    fn number(&mut self) -> Option<Value<'de>> {
-        let bytes = self.text.as_bytes();
-        let start = self.position;
-        let negative = bytes.get(start) == Some(&b'-');
-        let mut end = start + usize::from(negative);
-        let digits = |end: &mut usize| {
-            let from = *end;
-            while bytes.get(*end).is_some_and(u8::is_ascii_digit) {
-                *end += 1;
-            }
-            *end - from
-        };
-        match bytes.get(end)? {
-            b'0' => end += 1,
-            b'1'..=b'9' => {
-                digits(&mut end);
-            }
-            _ => return None,
-        }
-        let integer_end = end;
-        if bytes.get(end) == Some(&b'.') {
-            end += 1;
-            if digits(&mut end) == 0 {
-                return None;
-            }
-        }
-        if let Some(b'e' | b'E') = bytes.get(end) {
-            end += 1;
-            if let Some(b'+' | b'-') = bytes.get(end) {
-                end += 1;
-            }
-            if digits(&mut end) == 0 {
-                return None;
-            }
-        }
-        self.position = end;
-        let token = &self.text[start..end];
-        if end == integer_end {
-            if !negative {
-                return token.parse::<u64>().ok().map(Value::Unsigned);
-            }
-            return match token.parse::<i64>() {
-                Ok(0) | Err(_) => None,
-                Ok(value) => Some(Value::Negative(value)),
-            };
-        }
-        // Rust's parser and serde_json's float_roundtrip both round
-        // correctly, so they agree on every finite result.
-        let value: f64 = token.parse().ok()?;
-        value.is_finite().then_some(Value::Float(value))
-    }
-
-    /// Any value, checked for syntax and repeated keys and then dropped.
-    fn skip_value(&mut self, depth: usize) -> Option<()> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        self.skip_whitespace();
-        match self.peek()? {
-            b'{' => {
-                self.position += 1;
-                let mut keys: Vec<&'de str> = Vec::new();
-                self.skip_whitespace();
-                if self.peek() == Some(b'}') {
-                    self.position += 1;
-                    return Some(());
-                }
-                loop {
-                    self.eat(b'"')?;
-                    let key = self.string_body()?;
-                    if keys.contains(&key) || keys.len() == MAX_UNKNOWN_KEYS {
-                        return None;
-                    }
-                    keys.push(key);
-                    self.eat(b':')?;
-                    self.skip_value(depth + 1)?;
-                    self.skip_whitespace();
-                    match self.peek()? {
-                        b',' => self.position += 1,
-                        b'}' => {
-                            self.position += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                    self.skip_whitespace();
-                }
-            }
-            b'[' => {
-                self.position += 1;
-                self.skip_whitespace();
-                if self.peek() == Some(b']') {
-                    self.position += 1;
-                    return Some(());
-                }
-                loop {
-                    self.skip_value(depth + 1)?;
-                    self.skip_whitespace();
-                    match self.peek()? {
-                        b',' => self.position += 1,
-                        b']' => {
-                            self.position += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                }
-            }
-            _ => self.scalar().map(drop),
-        }
-    }
-}
-
-/// The position of `key` in `EVENT_FIELDS`: a `match` compiles to length
-/// tests and word compares, several times cheaper than scanning the list.
-fn event_slot(key: &str) -> Option<usize> {
-    Some(match key {
-        "event_id" => 0,
-        "type" => 1,
-        "occurred_at" => 2,
-        "order_id" => 3,
-        "channel" => 4,
-        "region" => 5,
-        "warehouse" => 6,
-        "promised_by" => 7,
-        "lines" => 8,
-        "amount" => 9,
-        "carrier" => 10,
-        "sku" => 11,
-        "quantity" => 12,
-        "reason" => 13,
-        "ticket_id" => 14,
-        "category" => 15,
-        "priority" => 16,
-        _ => return None,
-    })
-}
-
-/// The position of `key` in `LINE_FIELDS`.
-fn line_slot(key: &str) -> Option<usize> {
-    Some(match key {
-        "sku" => 0,
-        "quantity" => 1,
-        "unit_price" => 2,
-        "unit_cost" => 3,
-        _ => return None,
-    })
-}
-
-const LOW_BITS: u64 = 0x0101_0101_0101_0101;
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-
-/// Whether any byte of `word` is a quote, a backslash or a control
-/// character (the classic SWAR zero-byte test; it may flag a byte after a
-/// real match, never miss one, and the byte-wise scan settles it).
-fn needs_a_look(word: u64) -> bool {
-    let zero_byte = |x: u64| x.wrapping_sub(LOW_BITS) & !x & HIGH_BITS;
-    let quote = zero_byte(word ^ (LOW_BITS * u64::from(b'"')));
-    let backslash = zero_byte(word ^ (LOW_BITS * u64::from(b'\\')));
-    let control = word.wrapping_sub(LOW_BITS * 0x20) & !word & HIGH_BITS;
-    quote | backslash | control != 0
-}
-
-/// The usual spelling of a timestamp, `YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM)`,
-/// without chrono. Other spellings RFC 3339 allows (lowercase `t` or `z`,
-/// more than 9 fractional digits, a leap second) and dates outside
-/// 1900-2199 return `None`, and the caller asks chrono.
-pub(crate) fn timestamp(text: &str) -> Option<Nanos> {
-    let bytes = text.as_bytes();
-    if bytes.len() < 20
-        || bytes[4] != b'-'
-        || bytes[7] != b'-'
-        || bytes[10] != b'T'
-        || bytes[13] != b':'
-        || bytes[16] != b':'
-    {
-        return None;
-    }
-    let number = |from: usize, to: usize| -> Option<i64> {
-        bytes[from..to].iter().try_fold(0i64, |total, byte| {
-            byte.is_ascii_digit()
-                .then(|| total * 10 + i64::from(byte - b'0'))
-        })
-    };
-    let year = number(0, 4)?;
-    let month = number(5, 7)?;
-    let day = number(8, 10)?;
-    let hour = number(11, 13)?;
-    let minute = number(14, 16)?;
-    let second = number(17, 19)?;
-    if !(1900..2200).contains(&year)
-        || !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return None;
-    }
-    let mut position = 19;
-    let mut fraction_nanos = 0;
-    if bytes[position] == b'.' {
-        let digits = bytes[position + 1..]
-            .iter()
-            .take_while(|byte| byte.is_ascii_digit())
-            .count();
-        if !(1..=9).contains(&digits) {
-            return None;
-        }
-        fraction_nanos =
-            number(position + 1, position + 1 + digits)? * 10i64.pow(9 - digits as u32);
-        position += 1 + digits;
-    }
-    let offset_seconds = match &bytes[position..] {
-        [b'Z'] => 0,
-        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
-            let hours = number(position + 1, position + 3)?;
-            let minutes = number(position + 4, position + 6)?;
-            if hours > 23 || minutes > 59 {
-                return None;
-            }
-            let seconds = hours * 3600 + minutes * 60;
-            if *sign == b'-' {
-                -seconds
-            } else {
-                seconds
-            }
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(year, month, day);
-    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
-    Some(seconds * NANOS_PER_SECOND + fraction_nanos)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]
 mod tests {
+    use super::cursor::{event_slot, line_slot, needs_a_look};
     use super::*;
 
     /// Where the fast parser answers, it answers what serde_json's path does.
@@ -504,6 +168,36 @@ mod tests {
         assert!(agrees(
             r#"{"amount":-3,"quantity":-9223372036854775808,"unit_cost":-0.0}"#
         ));
+    }
+
+    #[test]
+    fn the_typed_tier_answers_the_usual_event_and_leaves_bad_lines_alone() {
+        use tripgate_model::{EventBody, RejectReason};
+
+        let placed = r#"{"event_id":"e1","type":"order.placed","occurred_at":"2025-01-01T10:00:00Z","order_id":"o1","channel":"web","region":"eu","warehouse":"w1","promised_by":"2025-01-02T10:00:00Z","lines":[{"sku":"A","quantity":2,"unit_price":10.5,"unit_cost":4,"note":"x"},{"unit_cost":1.25,"sku":"B","unit_price":3,"quantity":1}],"meta":{"k":[1]}}"#;
+        let Some(Ok(event)) = decode(placed) else {
+            panic!("the usual event left the typed tier");
+        };
+        let EventBody::OrderPlaced { lines, .. } = event.body else {
+            panic!("not an order.placed: {:?}", event.body);
+        };
+        assert_eq!(lines.len(), 2);
+        // A rejection the checks word from the slots is answered here too.
+        let no_warehouse = placed.replace(r#""warehouse":"w1","#, "");
+        let Some(Err(rejection)) = decode(&no_warehouse) else {
+            panic!("a missing warehouse left the typed tier");
+        };
+        assert_eq!(rejection.reason, RejectReason::MissingField);
+        // A bad line goes to the tree parser, which reports it in order.
+        for broken in [
+            placed.replace(r#""quantity":2"#, r#""quantity":2.0"#),
+            placed.replace(r#""sku":"B","#, ""),
+            placed.replace(r#""lines":[{"#, r#""lines":[1,{"#),
+            placed.replace(r#""note":"x""#, r#""note":"x","note":"y""#),
+            placed.replace("\"e1\"", "\"e\\u0031\""),
+        ] {
+            assert!(decode(&broken).is_none(), "{broken}");
+        }
     }
 
     #[test]
@@ -558,17 +252,25 @@ mod tests {
                 let mut word = *b"abcdefgh";
                 word[position] = byte;
                 if byte == b'"' || byte == b'\\' || byte < 0x20 {
-                    assert!(
-                        needs_a_look(u64::from_le_bytes(word)),
+                    let flagged = needs_a_look(u64::from_le_bytes(word));
+                    assert_eq!(
+                        flagged.trailing_zeros() / 8,
+                        position as u32,
                         "{byte} at {position}"
                     );
                 }
             }
         }
-        assert!(!needs_a_look(u64::from_le_bytes(*b"ord-2025")));
-        assert!(!needs_a_look(u64::from_le_bytes(
-            "café-é".as_bytes().try_into().unwrap()
-        )));
+        assert_eq!(needs_a_look(u64::from_le_bytes(*b"ord-2025")), 0);
+        assert_eq!(
+            needs_a_look(u64::from_le_bytes("café-é".as_bytes().try_into().unwrap())),
+            0
+        );
+        // A control byte borrows from the next one: still found first.
+        assert_eq!(
+            needs_a_look(u64::from_le_bytes(*b"ab\x00\"efgh")).trailing_zeros() / 8,
+            2
+        );
         let long = format!(
             "{{\"event_id\":\"{}\",\"x\":\"{}\\u0041\"}}",
             "a".repeat(40),
@@ -576,6 +278,35 @@ mod tests {
         );
         assert!(parse(&long).is_none());
         assert!(agrees(&format!("{{\"event_id\":\"{}\"}}", "a".repeat(41))));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn short_decimals_match_the_full_parser(
+            whole in 0u64..10_000_000_000,
+            fraction in "[0-9]{1,10}",
+            negative in proptest::bool::ANY,
+        ) {
+            let token = format!("{}{whole}.{fraction}", if negative { "-" } else { "" });
+            let digits = whole.to_string().len() + fraction.len();
+            if digits <= 15 {
+                let mantissa: u64 = format!("{whole}{fraction}").parse().unwrap();
+                let fast = super::cursor::exact_decimal(negative, mantissa, fraction.len());
+                let parsed: f64 = token.parse().unwrap();
+                proptest::prop_assert_eq!(fast.to_bits(), parsed.to_bits(), "{}", token);
+            }
+            // And the whole path, against serde_json in `agrees`.
+            let text = format!("{{\"amount\":{token}}}");
+            proptest::prop_assert!(agrees(&text), "{}", text);
+        }
+
+        #[test]
+        fn integers_match_serde_json(value in proptest::num::i64::ANY, big in proptest::num::u64::ANY) {
+            for token in [value.to_string(), big.to_string()] {
+                let text = format!("{{\"quantity\":{token}}}");
+                proptest::prop_assert!(agrees(&text), "{}", text);
+            }
+        }
     }
 
     #[test]
@@ -590,67 +321,18 @@ mod tests {
             "1.7976931348623157e308",
             "123456789012345678901234567890.5",
             "0.000000000000000000000000000001e31",
+            "24.99",
+            "-0.5",
+            "-0.0",
+            "0.1000000000000",
+            "99999999999999.9",
+            "9999999999999.99",
+            "0.000000000000001",
+            "1.7976931348623157",
+            "4503599627370495.5",
+            "123456789012345.6",
         ] {
             assert!(agrees(&format!("{{\"amount\":{token}}}")), "{token}");
-        }
-    }
-
-    #[test]
-    fn timestamps_match_chrono() {
-        use tripgate_model::time::parse_rfc3339;
-        for text in [
-            "2025-01-01T10:00:00Z",
-            "2025-01-01T10:00:00.5Z",
-            "2025-01-01T10:00:00.123456789Z",
-            "2024-02-29T23:59:59.999+05:30",
-            "2025-12-31T00:00:00-00:00",
-            "2025-06-30T12:00:00-23:59",
-            "1900-01-01T00:00:00+23:59",
-            "2199-12-31T23:59:59.000000001Z",
-            "2000-02-29T01:02:03.04-11:00",
-        ] {
-            assert_eq!(timestamp(text), parse_rfc3339(text), "{text}");
-            assert!(timestamp(text).is_some(), "{text}");
-        }
-        for text in [
-            "2025-02-29T10:00:00Z",
-            "1900-02-29T10:00:00Z",
-            "2025-01-01T10:00:60Z",
-            "2025-01-01t10:00:00Z",
-            "2025-01-01T10:00:00z",
-            "2025-01-01T10:00:00",
-            "2025-01-01T10:00:00.Z",
-            "2025-01-01T10:00:00.1234567891Z",
-            "2025-01-01T10:00:00+24:00",
-            "2025-01-01T10:00:00+0100",
-            "2025-01-01 10:00:00Z",
-            "2025-13-01T10:00:00Z",
-            "1899-12-31T23:59:59Z",
-            "+025-01-01T10:00:00Z",
-        ] {
-            assert_eq!(timestamp(text), None, "{text}");
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn timestamps_agree_with_chrono_everywhere(
-            year in 1890i64..2210, month in 0i64..14, day in 0i64..33,
-            hour in 0i64..25, minute in 0i64..61, second in 0i64..61,
-            fraction in proptest::option::of("[0-9]{1,10}"),
-            offset in proptest::option::of((proptest::bool::ANY, 0i64..25, 0i64..61)),
-        ) {
-            let fraction = fraction.map(|digits| format!(".{digits}")).unwrap_or_default();
-            let offset = match offset {
-                None => "Z".to_string(),
-                Some((east, hours, minutes)) => {
-                    format!("{}{hours:02}:{minutes:02}", if east { '+' } else { '-' })
-                }
-            };
-            let text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{fraction}{offset}");
-            if let Some(fast) = timestamp(&text) {
-                proptest::prop_assert_eq!(Some(fast), tripgate_model::time::parse_rfc3339(&text), "{}", text);
-            }
         }
     }
 }

@@ -1,0 +1,440 @@
+//! The scanner both fast decoders share: JSON tokens of the usual event,
+//! read in place, answering `None` for anything it is not sure of.
+
+use std::borrow::Cow;
+
+use crate::json::Value;
+
+/// serde_json stops at 128 levels; bailing out well before keeps this
+/// parser's recursion shallow and the limit serde_json's to report.
+const MAX_DEPTH: usize = 64;
+/// Unknown keys of one object are compared pairwise to find repeats; past
+/// this many the serde_json path (with its hash set) is cheaper.
+const MAX_UNKNOWN_KEYS: usize = 32;
+/// Unknown keys held on the stack before the rest go to the heap: real
+/// events carry a few, and clearing room for 32 costs more than the scan.
+const INLINE_UNKNOWN_KEYS: usize = 6;
+
+pub(super) struct Cursor<'de> {
+    text: &'de str,
+    position: usize,
+}
+
+/// The keys of one object that are not kept, to find a repeated one. The
+/// first few are held on the stack: the usual event has a handful, and a
+/// heap list would cost an allocation per object.
+pub(super) struct UnknownKeys<'de> {
+    first: [&'de str; INLINE_UNKNOWN_KEYS],
+    len: usize,
+    rest: Vec<&'de str>,
+}
+
+impl<'de> UnknownKeys<'de> {
+    pub(super) fn new() -> UnknownKeys<'de> {
+        UnknownKeys {
+            first: [""; INLINE_UNKNOWN_KEYS],
+            len: 0,
+            rest: Vec::new(),
+        }
+    }
+
+    /// Remembers `key`; `None` if it repeats or there are too many to scan.
+    pub(super) fn insert(&mut self, key: &'de str) -> Option<()> {
+        let inline = self.len.min(INLINE_UNKNOWN_KEYS);
+        if self.len == MAX_UNKNOWN_KEYS
+            || self.first[..inline].contains(&key)
+            || self.rest.contains(&key)
+        {
+            return None;
+        }
+        match self.first.get_mut(self.len) {
+            Some(slot) => *slot = key,
+            None => self.rest.push(key),
+        }
+        self.len += 1;
+        Some(())
+    }
+}
+
+/// Up to 16 bytes the text may continue with, ready for one compare.
+pub(super) struct Literal {
+    bytes: &'static [u8],
+    /// `bytes` little-endian, and which of the 16 bytes they cover.
+    word: u128,
+    mask: u128,
+}
+
+impl Literal {
+    pub(super) const fn new(bytes: &'static [u8]) -> Literal {
+        assert!(bytes.len() <= 16);
+        let mut word = 0;
+        let mut index = 0;
+        while index < bytes.len() {
+            word |= (bytes[index] as u128) << (8 * index);
+            index += 1;
+        }
+        let mask = if bytes.len() == 16 {
+            u128::MAX
+        } else {
+            (1 << (8 * bytes.len())) - 1
+        };
+        Literal { bytes, word, mask }
+    }
+
+    #[cfg(test)]
+    pub(super) fn bytes(&self) -> &[u8] {
+        self.bytes
+    }
+}
+
+impl<'de> Cursor<'de> {
+    pub(super) fn new(text: &'de str) -> Cursor<'de> {
+        Cursor { text, position: 0 }
+    }
+
+    pub(super) fn at_end(&self) -> bool {
+        self.position == self.text.len()
+    }
+
+    #[inline]
+    pub(super) fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.position).copied()
+    }
+
+    #[inline]
+    pub(super) fn skip_whitespace(&mut self) {
+        let bytes = self.text.as_bytes();
+        // Producers mostly send compact JSON: one test for the usual case.
+        while let Some(&byte) = bytes.get(self.position) {
+            if byte > b' ' || !matches!(byte, b' ' | b'\n' | b'\t' | b'\r') {
+                return;
+            }
+            self.position += 1;
+        }
+    }
+
+    #[inline]
+    pub(super) fn eat(&mut self, byte: u8) -> Option<()> {
+        if self.peek() != Some(byte) {
+            self.skip_whitespace();
+        }
+        if self.peek() == Some(byte) {
+            self.position += 1;
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// Right after an object's `{`: whether it is empty (its `}` consumed).
+    #[inline]
+    pub(super) fn object_ends(&mut self) -> bool {
+        self.skip_whitespace();
+        if self.peek() == Some(b'}') {
+            self.position += 1;
+            return true;
+        }
+        false
+    }
+
+    /// Whether the text continues with exactly `literal`, which is then
+    /// consumed: one masked compare of the next 16 bytes where reading a
+    /// key costs a scan and a match.
+    #[inline]
+    pub(super) fn spelled(&mut self, literal: &Literal) -> bool {
+        let bytes = self.text.as_bytes();
+        let matches = match bytes.get(self.position..self.position + 16) {
+            Some(next) => {
+                let next = u128::from_le_bytes(next.try_into().expect("16 bytes"));
+                (next ^ literal.word) & literal.mask == 0
+            }
+            None => bytes[self.position..].starts_with(literal.bytes),
+        };
+        if matches {
+            self.position += literal.bytes.len();
+        }
+        matches
+    }
+
+    /// A key and its colon.
+    #[inline]
+    pub(super) fn key(&mut self) -> Option<&'de str> {
+        self.eat(b'"')?;
+        let key = self.string_body()?;
+        self.eat(b':')?;
+        Some(key)
+    }
+
+    /// After a member or element: `Some(true)` at a comma, `Some(false)` at
+    /// the `close` byte (consumed), `None` at anything else.
+    #[inline]
+    pub(super) fn next_member(&mut self, close: u8) -> Option<bool> {
+        self.skip_whitespace();
+        let byte = self.peek()?;
+        self.position += 1;
+        if byte == b',' {
+            Some(true)
+        } else if byte == close {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// A string, number, boolean or null.
+    #[inline]
+    pub(super) fn scalar(&mut self) -> Option<Value<'de>> {
+        if self.peek()? <= b' ' {
+            self.skip_whitespace();
+        }
+        match self.peek()? {
+            b'"' => {
+                self.position += 1;
+                Some(Value::String(Cow::Borrowed(self.string_body()?)))
+            }
+            b'-' | b'0'..=b'9' => self.number(),
+            b't' => self.literal("true", Value::Bool(true)),
+            b'f' => self.literal("false", Value::Bool(false)),
+            b'n' => self.literal("null", Value::Null),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &str, value: Value<'de>) -> Option<Value<'de>> {
+        let rest = &self.text.as_bytes()[self.position..];
+        rest.starts_with(word.as_bytes()).then(|| {
+            self.position += word.len();
+            value
+        })
+    }
+
+    /// The rest of a string whose opening quote was read. Escapes and
+    /// control characters send the document to serde_json.
+    #[inline]
+    pub(super) fn string_body(&mut self) -> Option<&'de str> {
+        let bytes = self.text.as_bytes();
+        let start = self.position;
+        let mut end = start;
+        // Eight bytes at a time; the lowest flagged byte is always a real
+        // match, so it is where the string ends (or turns unusual).
+        while let Some(chunk) = bytes.get(end..end + 8) {
+            let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            let flagged = needs_a_look(word);
+            if flagged != 0 {
+                end += (flagged.trailing_zeros() / 8) as usize;
+                return self.close_string(start, end);
+            }
+            end += 8;
+        }
+        // The last few bytes of the document, one at a time.
+        while !matches!(*bytes.get(end)?, b'"' | b'\\' | 0..=0x1f) {
+            end += 1;
+        }
+        self.close_string(start, end)
+    }
+
+    /// Ends the string at `end` if the byte there is its closing quote.
+    #[inline]
+    fn close_string(&mut self, start: usize, end: usize) -> Option<&'de str> {
+        if self.text.as_bytes()[end] != b'"' {
+            return None;
+        }
+        self.position = end + 1;
+        // Both ends sit next to an ASCII quote, so they are char boundaries.
+        self.text.get(start..end)
+    }
+
+    /// A number token, read as serde_json reads it: integers that fit a u64
+    /// as `Unsigned`, negative ones that fit an i64 as `Negative`, fractions
+    /// and exponents as a correctly rounded double. `-0` and integers past
+    /// 64 bits go to serde_json, which has its own rules for them.
+    fn number(&mut self) -> Option<Value<'de>> {
+        let bytes = self.text.as_bytes();
+        let start = self.position;
+        let negative = bytes.get(start) == Some(&b'-');
+        let mut end = start + usize::from(negative);
+        // The digits before any exponent, as one integer while it is short
+        // enough to be exact (see `exact_decimal`).
+        let mut mantissa: u64 = 0;
+        let mut digits = |end: &mut usize| {
+            let from = *end;
+            while let Some(&byte @ b'0'..=b'9') = bytes.get(*end) {
+                mantissa = mantissa
+                    .wrapping_mul(10)
+                    .wrapping_add(u64::from(byte - b'0'));
+                *end += 1;
+            }
+            *end - from
+        };
+        let whole_digits = match bytes.get(end)? {
+            b'0' => {
+                end += 1;
+                1
+            }
+            b'1'..=b'9' => digits(&mut end),
+            _ => return None,
+        };
+        let integer_end = end;
+        let mut fraction_digits = 0;
+        if bytes.get(end) == Some(&b'.') {
+            end += 1;
+            fraction_digits = digits(&mut end);
+            if fraction_digits == 0 {
+                return None;
+            }
+        }
+        let mut exponent = false;
+        if let Some(b'e' | b'E') = bytes.get(end) {
+            exponent = true;
+            end += 1;
+            if let Some(b'+' | b'-') = bytes.get(end) {
+                end += 1;
+            }
+            let from = end;
+            while bytes.get(end).is_some_and(u8::is_ascii_digit) {
+                end += 1;
+            }
+            if end == from {
+                return None;
+            }
+        }
+        self.position = end;
+        let token = &self.text[start..end];
+        if end == integer_end {
+            // Up to 18 digits cannot overflow either type.
+            return match (negative, whole_digits <= 18) {
+                (false, true) => Some(Value::Unsigned(mantissa)),
+                (true, true) if mantissa == 0 => None,
+                (true, true) => Some(Value::Negative(-(mantissa as i64))),
+                (false, false) => token.parse::<u64>().ok().map(Value::Unsigned),
+                (true, false) => match token.parse::<i64>() {
+                    Ok(0) | Err(_) => None,
+                    Ok(value) => Some(Value::Negative(value)),
+                },
+            };
+        }
+        if !exponent && whole_digits + fraction_digits <= MAX_EXACT_DIGITS {
+            return Some(Value::Float(exact_decimal(
+                negative,
+                mantissa,
+                fraction_digits,
+            )));
+        }
+        // Rust's parser and serde_json's float_roundtrip both round
+        // correctly, so they agree on every finite result.
+        let value: f64 = token.parse().ok()?;
+        value.is_finite().then_some(Value::Float(value))
+    }
+
+    /// Any value, checked for syntax and repeated keys and then dropped.
+    pub(super) fn skip_value(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.skip_whitespace();
+        match self.peek()? {
+            b'{' => {
+                self.position += 1;
+                let mut keys = UnknownKeys::new();
+                if self.object_ends() {
+                    return Some(());
+                }
+                loop {
+                    keys.insert(self.key()?)?;
+                    self.skip_value(depth + 1)?;
+                    if !self.next_member(b'}')? {
+                        return Some(());
+                    }
+                }
+            }
+            b'[' => {
+                self.position += 1;
+                self.skip_whitespace();
+                if self.peek() == Some(b']') {
+                    self.position += 1;
+                    return Some(());
+                }
+                loop {
+                    self.skip_value(depth + 1)?;
+                    if !self.next_member(b']')? {
+                        return Some(());
+                    }
+                }
+            }
+            _ => self.scalar().map(drop),
+        }
+    }
+}
+
+/// Digits of a decimal read without the general float parser.
+const MAX_EXACT_DIGITS: usize = 15;
+
+/// A decimal with at most `MAX_EXACT_DIGITS` digits and no exponent (a
+/// price as producers write it, `24.99`), given as its digits and how many
+/// of them follow the point. Read exactly as a correct parser would: the
+/// digits (below 2⁵³) and the power of ten (at most 10¹⁵) are both exact
+/// doubles, so one IEEE division rounds the quotient correctly. This is
+/// Clinger's fast path, the first thing `str::parse` tries too, without the
+/// general parser's set-up.
+pub(super) fn exact_decimal(negative: bool, digits: u64, fraction_digits: usize) -> f64 {
+    const POWERS_OF_TEN: [f64; MAX_EXACT_DIGITS + 1] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let value = digits as f64 / POWERS_OF_TEN[fraction_digits];
+    if negative {
+        -value
+    } else {
+        value
+    }
+}
+
+/// The position of `key` in `EVENT_FIELDS`: a `match` compiles to length
+/// tests and word compares, several times cheaper than scanning the list.
+pub(super) fn event_slot(key: &str) -> Option<usize> {
+    Some(match key {
+        "event_id" => 0,
+        "type" => 1,
+        "occurred_at" => 2,
+        "order_id" => 3,
+        "channel" => 4,
+        "region" => 5,
+        "warehouse" => 6,
+        "promised_by" => 7,
+        "lines" => 8,
+        "amount" => 9,
+        "carrier" => 10,
+        "sku" => 11,
+        "quantity" => 12,
+        "reason" => 13,
+        "ticket_id" => 14,
+        "category" => 15,
+        "priority" => 16,
+        _ => return None,
+    })
+}
+
+/// The position of `key` in `LINE_FIELDS`.
+pub(super) fn line_slot(key: &str) -> Option<usize> {
+    Some(match key {
+        "sku" => 0,
+        "quantity" => 1,
+        "unit_price" => 2,
+        "unit_cost" => 3,
+        _ => return None,
+    })
+}
+
+const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` (little-endian) that is a quote, a
+/// backslash or a control character, by the classic SWAR zero-byte test. A
+/// borrow may also flag a byte after a real match, never one before it, so
+/// the lowest flagged byte is always a real match.
+pub(super) fn needs_a_look(word: u64) -> u64 {
+    let zero_byte = |x: u64| x.wrapping_sub(LOW_BITS) & !x & HIGH_BITS;
+    let quote = zero_byte(word ^ (LOW_BITS * u64::from(b'"')));
+    let backslash = zero_byte(word ^ (LOW_BITS * u64::from(b'\\')));
+    let control = word.wrapping_sub(LOW_BITS * 0x20) & !word & HIGH_BITS;
+    quote | backslash | control
+}

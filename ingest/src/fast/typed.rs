@@ -1,0 +1,233 @@
+//! The first tier: the usual event read straight into its checked form.
+//!
+//! The top-level fields land in slots by position in `EVENT_FIELDS`, on the
+//! stack, and each line is checked as soon as it is read, into the event's
+//! own `Vec<Line>`. So a valid event costs the allocations of its strings
+//! and nothing else, where the value tree costs one per object besides.
+//! The checks are `schema`'s own (through [`Fields`]) and `check`'s; what
+//! this tier adds is only where the values are kept. A line that fails a
+//! check, like anything else unusual, returns `None`: the tree parser then
+//! reports the first failure in the contract's order.
+
+use std::mem::ManuallyDrop;
+
+use tripgate_model::{Event, Line, Rejection};
+
+use super::cursor::{event_slot, line_slot, Cursor, Literal, UnknownKeys};
+use crate::check::{self, Path};
+use crate::json::Value;
+use crate::schema::{self, slot, Fields, EVENT_FIELDS, LINE_FIELDS};
+
+/// `lines` holds at most this many (contract section 1); past it, or at
+/// none, the tree parser words the rejection.
+const MAX_LINES: usize = 1000;
+
+/// The event, or the first rule it breaks as `schema` words it; `None` for
+/// anything this tier does not read (see the module's comment).
+pub(super) fn decode(text: &str) -> Option<Result<Event, Rejection>> {
+    let mut cursor = Cursor::new(text);
+    let mut fields = Slots::default();
+    cursor.skip_whitespace();
+    cursor.eat(b'{')?;
+    let mut seen_known: u32 = 0;
+    let mut unknown = UnknownKeys::new();
+    let mut expected = 0;
+    if !cursor.object_ends() {
+        loop {
+            match next_key(&mut cursor, &QUOTED_EVENT_FIELDS, expected, event_slot)? {
+                Ok(slot) => {
+                    if seen_known & (1 << slot) != 0 {
+                        return None;
+                    }
+                    seen_known |= 1 << slot;
+                    expected = slot + 1;
+                    if slot == slot::LINES {
+                        fields.lines = Some(lines(&mut cursor)?);
+                    } else {
+                        // Empty (the bit above): nothing to drop.
+                        fields.values[slot].get_or_insert(cursor.scalar()?);
+                    }
+                }
+                Err(key) => {
+                    unknown.insert(key)?;
+                    cursor.skip_value(1)?;
+                }
+            }
+            if !cursor.next_member(b'}')? {
+                break;
+            }
+        }
+    }
+    cursor.skip_whitespace();
+    if !cursor.at_end() {
+        return None;
+    }
+    Some(schema::event_from_fields(&mut fields))
+}
+
+/// `EVENT_FIELDS` as keys are written, quotes and colon included.
+const QUOTED_EVENT_FIELDS: [Literal; EVENT_FIELDS.len()] = [
+    Literal::new(b"\"event_id\":"),
+    Literal::new(b"\"type\":"),
+    Literal::new(b"\"occurred_at\":"),
+    Literal::new(b"\"order_id\":"),
+    Literal::new(b"\"channel\":"),
+    Literal::new(b"\"region\":"),
+    Literal::new(b"\"warehouse\":"),
+    Literal::new(b"\"promised_by\":"),
+    Literal::new(b"\"lines\":"),
+    Literal::new(b"\"amount\":"),
+    Literal::new(b"\"carrier\":"),
+    Literal::new(b"\"sku\":"),
+    Literal::new(b"\"quantity\":"),
+    Literal::new(b"\"reason\":"),
+    Literal::new(b"\"ticket_id\":"),
+    Literal::new(b"\"category\":"),
+    Literal::new(b"\"priority\":"),
+];
+
+/// `LINE_FIELDS` as keys are written.
+const QUOTED_LINE_FIELDS: [Literal; LINE_FIELDS.len()] = [
+    Literal::new(b"\"sku\":"),
+    Literal::new(b"\"quantity\":"),
+    Literal::new(b"\"unit_price\":"),
+    Literal::new(b"\"unit_cost\":"),
+];
+
+/// The next key and its colon: `Ok` with its slot in `quoted` if it is
+/// kept, `Err` with the key if not. Producers write their keys in one order,
+/// mostly the contract's, so the key after the last one kept is tried first
+/// as a literal; anything else is read and matched as usual.
+#[inline]
+fn next_key<'de>(
+    cursor: &mut Cursor<'de>,
+    quoted: &[Literal],
+    expected: usize,
+    slot_of: fn(&str) -> Option<usize>,
+) -> Option<Result<usize, &'de str>> {
+    if let Some(literal) = quoted.get(expected) {
+        if cursor.spelled(literal) {
+            return Some(Ok(expected));
+        }
+    }
+    let key = cursor.key()?;
+    Some(slot_of(key).ok_or(key))
+}
+
+/// The kept top-level fields, and the lines already checked.
+#[derive(Default)]
+struct Slots<'de> {
+    /// Never dropped: the cursor only builds scalars and borrowed strings,
+    /// which own nothing, and walking 17 slots to find that out costs more
+    /// than a check of a field.
+    values: ManuallyDrop<[Option<Value<'de>>; EVENT_FIELDS.len()]>,
+    lines: Option<Vec<Line>>,
+}
+
+/// What `get` answers for `lines`, whose value only `lines()` reads: the
+/// checks ask it only whether `lines` is present.
+static LINES_PRESENT: Value<'static> = Value::Null;
+
+impl<'de> Fields<'de> for Slots<'de> {
+    fn get(&self, slot: usize) -> Option<&Value<'de>> {
+        if slot == slot::LINES {
+            return self.lines.as_ref().map(|_| &LINES_PRESENT);
+        }
+        self.values[slot].as_ref()
+    }
+
+    fn check_line_presence(&self) -> Result<(), Rejection> {
+        // Every line read had all its fields, or the read gave up.
+        Ok(())
+    }
+
+    fn lines(&mut self) -> Result<Vec<Line>, Rejection> {
+        Ok(self.lines.take().expect("presence was checked"))
+    }
+}
+
+/// `lines`: 1 to `MAX_LINES` valid line objects, or `None`.
+fn lines(cursor: &mut Cursor<'_>) -> Option<Vec<Line>> {
+    cursor.eat(b'[')?;
+    let mut lines = Vec::with_capacity(4);
+    loop {
+        lines.push(line(cursor, lines.len())?);
+        if lines.len() > MAX_LINES {
+            return None;
+        }
+        if !cursor.next_member(b']')? {
+            return Some(lines);
+        }
+    }
+}
+
+/// One line object, every field present and valid.
+fn line(cursor: &mut Cursor<'_>, index: usize) -> Option<Line> {
+    cursor.eat(b'{')?;
+    // Scalars and borrowed strings only, as in `Slots`: nothing to drop.
+    let mut values: ManuallyDrop<[Option<Value<'_>>; LINE_FIELDS.len()]> = Default::default();
+    let mut unknown = UnknownKeys::new();
+    let mut expected = 0;
+    if !cursor.object_ends() {
+        loop {
+            match next_key(cursor, &QUOTED_LINE_FIELDS, expected, line_slot)? {
+                Ok(slot) => {
+                    if values[slot].is_some() {
+                        return None;
+                    }
+                    expected = slot + 1;
+                    // The slot is empty (checked above): nothing to drop.
+                    values[slot].get_or_insert(cursor.scalar()?);
+                }
+                Err(key) => {
+                    unknown.insert(key)?;
+                    cursor.skip_value(1)?;
+                }
+            }
+            if !cursor.next_member(b'}')? {
+                break;
+            }
+        }
+    }
+    let [sku, quantity, unit_price, unit_cost] = &*values;
+    let at = |name| Path::LineField(index, name);
+    Some(Line {
+        sku: check::id(at("sku"), sku.as_ref()).ok()?,
+        quantity: check::quantity(at("quantity"), quantity.as_ref()).ok()?,
+        unit_price: check::money(at("unit_price"), unit_price.as_ref()).ok()?,
+        unit_cost: check::money(at("unit_cost"), unit_cost.as_ref()).ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_match_exactly_their_bytes() {
+        let sku = Literal::new(b"\"sku\":");
+        for (text, expected) in [
+            ("\"sku\":1}", true),
+            ("\"sku\":\"A\",\"quantity\":1}", true),
+            ("\"skU\":\"A\",\"quantity\":1}", false),
+            ("\"sku2\":\"A\",\"quantity\":1}", false),
+            ("\"sk", false),
+        ] {
+            let mut cursor = Cursor::new(text);
+            assert_eq!(cursor.spelled(&sku), expected, "{text}");
+        }
+        let widest = Literal::new(b"0123456789abcdef");
+        assert!(Cursor::new("0123456789abcdef").spelled(&widest));
+        assert!(!Cursor::new("0123456789abcdeF").spelled(&widest));
+    }
+
+    #[test]
+    fn quoted_keys_spell_the_field_lists() {
+        for (quoted, name) in QUOTED_EVENT_FIELDS.iter().zip(EVENT_FIELDS) {
+            assert_eq!(quoted.bytes(), format!("\"{name}\":").as_bytes());
+        }
+        for (quoted, name) in QUOTED_LINE_FIELDS.iter().zip(LINE_FIELDS) {
+            assert_eq!(quoted.bytes(), format!("\"{name}\":").as_bytes());
+        }
+    }
+}
