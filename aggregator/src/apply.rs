@@ -1,12 +1,10 @@
 //! How each event type changes the joins and the KPIs (contract sections 4
 //! and 5). Called in event-time order, after expiry up to the event's time.
 
-use std::sync::Arc;
-
 use tripgate_model::{Event, EventBody, Kpi, Nanos};
 
 use crate::engine::State;
-use crate::entities::{Order, Ticket};
+use crate::entities::{Name, Order, Ticket};
 use crate::kpis::{Delta, KpiState, ScopeKeys};
 
 const ONE: Delta = Delta::Ratio {
@@ -44,11 +42,11 @@ pub(crate) fn apply(state: &mut State, event: Event) {
                 .iter()
                 .map(|line| i128::from(line.quantity) * (line.unit_price.0 - line.unit_cost.0))
                 .sum();
-            let mut units: Vec<(Arc<str>, u64)> = Vec::with_capacity(lines.len());
+            let mut units: Vec<(Name, u32)> = Vec::with_capacity(lines.len());
             for line in &lines {
                 match units.iter_mut().find(|(sku, _)| **sku == *line.sku) {
-                    Some((_, held)) => *held += u64::from(line.quantity),
-                    None => units.push((names.share(&line.sku), u64::from(line.quantity))),
+                    Some((_, held)) => *held += line.quantity,
+                    None => units.push((names.share(&line.sku), line.quantity)),
                 }
             }
             let order = Order {
@@ -261,7 +259,7 @@ fn deliver(kpis: &mut KpiState, at: Nanos, order: &Order) {
         &units,
         Delta::Ratio {
             numerator: 0,
-            samples: order.total_units,
+            samples: u64::from(order.total_units),
         },
     );
     for (sku, count) in &order.units {
@@ -275,7 +273,7 @@ fn deliver(kpis: &mut KpiState, at: Nanos, order: &Order) {
             &keys,
             Delta::Ratio {
                 numerator: 0,
-                samples: *count,
+                samples: u64::from(*count),
             },
         );
     }

@@ -2,9 +2,7 @@
 //! closing (contract sections 3 and 4). Pure and synchronous: the caller
 //! feeds events and time, and receives one snapshot per closed tick.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet, VecDeque};
-use std::sync::Arc;
+use std::collections::{HashSet, VecDeque};
 
 use foldhash::fast::RandomState;
 use tripgate_model::config::Pipeline;
@@ -12,8 +10,10 @@ use tripgate_model::snapshot::{TickSnapshot, WindowSpec};
 use tripgate_model::{Event, Nanos};
 
 use crate::apply::apply;
+use crate::compact::CompactId;
 use crate::entities::{Names, Order, Registry, Ticket};
 use crate::kpis::KpiState;
+use crate::pending::{Pending, PendingEvents};
 
 /// What happened to an offered event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,38 +38,13 @@ pub struct Counters {
     pub ticks: u64,
 }
 
-/// An accepted event waiting for the watermark, ordered by event time and
-/// then arrival (contract section 9, "Event-time order").
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Pending {
-    occurred_at: Nanos,
-    arrival: u64,
-    event: Event,
-}
-
-impl PartialEq for Pending {
-    fn eq(&self, other: &Self) -> bool {
-        (self.occurred_at, self.arrival) == (other.occurred_at, other.arrival)
-    }
-}
-impl Eq for Pending {}
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Pending {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.occurred_at, self.arrival).cmp(&(other.occurred_at, other.arrival))
-    }
-}
-
 /// Event ids remembered for at least `dedup_horizon` of event time.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SeenIds {
-    ids: HashSet<Arc<str>, RandomState>,
+    /// Ids in place, not on the heap: no allocation per event (see `compact`).
+    ids: HashSet<CompactId, RandomState>,
     /// Arrival order; pruned from the front once old enough.
-    order: VecDeque<(Nanos, Arc<str>)>,
+    order: VecDeque<(Nanos, CompactId)>,
 }
 
 /// The mutable state events act on; split from the engine's bookkeeping so
@@ -91,7 +66,7 @@ pub struct Aggregator {
     allowed_lateness: Nanos,
     dedup_horizon: Nanos,
     seen: SeenIds,
-    pending: BinaryHeap<Reverse<Pending>>,
+    pending: PendingEvents,
     arrivals: u64,
     max_seen: Option<Nanos>,
     min_accepted: Option<Nanos>,
@@ -123,7 +98,7 @@ impl Aggregator {
                 ids: HashSet::default(),
                 order: VecDeque::new(),
             },
-            pending: BinaryHeap::new(),
+            pending: PendingEvents::default(),
             arrivals: 0,
             max_seen: None,
             min_accepted: None,
@@ -163,7 +138,7 @@ impl Aggregator {
     /// Offers one validated event. Never closes ticks; call `advance` after.
     pub fn offer(&mut self, event: Event) -> Admission {
         // One probe of the set both checks and remembers the id.
-        let id: Arc<str> = Arc::from(event.event_id.as_str());
+        let id = CompactId::new(&event.event_id);
         if !self.seen.ids.insert(id.clone()) {
             self.state.counters.duplicate_ids += 1;
             return Admission::DuplicateId;
@@ -187,11 +162,11 @@ impl Aggregator {
                 .map_or(occurred_at, |min| min.min(occurred_at)),
         );
         self.arrivals += 1;
-        self.pending.push(Reverse(Pending {
+        self.pending.push(Pending {
             occurred_at,
             arrival: self.arrivals,
             event,
-        }));
+        });
         Admission::Accepted
     }
 
@@ -263,13 +238,14 @@ impl Aggregator {
     }
 
     fn release_before(&mut self, limit: Nanos) {
-        while let Some(Reverse(head)) = self.pending.peek() {
-            if head.occurred_at >= limit {
-                break;
-            }
-            let Reverse(Pending {
+        while self
+            .pending
+            .next_time()
+            .is_some_and(|occurred_at| occurred_at < limit)
+        {
+            let Pending {
                 occurred_at, event, ..
-            }) = self.pending.pop().expect("peeked");
+            } = self.pending.pop().expect("peeked");
             self.expire(occurred_at);
             apply(&mut self.state, event);
         }
@@ -296,7 +272,7 @@ impl Aggregator {
                 break;
             }
             let (_, id) = self.seen.order.pop_front().expect("front exists");
-            self.seen.ids.remove(&id);
+            self.seen.ids.remove(id.as_bytes());
         }
     }
 

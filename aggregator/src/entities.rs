@@ -1,27 +1,36 @@
 //! Orders and tickets known to the join (contract section 4), forgotten
 //! `order_ttl` after they were placed or opened.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
 use std::sync::Arc;
 
 use foldhash::fast::RandomState;
 
 use tripgate_model::{Nanos, Priority};
 
+use crate::compact::CompactId;
+
+/// 72 bytes: a million open orders are most of what a run holds, and each
+/// is its own allocation (see [`Registry`]), which the allocator rounds up
+/// to 80 bytes.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Order {
     pub placed_at: Nanos,
     pub promised_by: Nanos,
     /// Dimension values are shared through [`Names`]: a million open orders
     /// hold a handful of channels, regions and warehouses, not a million copies.
-    pub channel: Arc<str>,
-    pub region: Arc<str>,
-    pub warehouse: Arc<str>,
-    /// Units per SKU, in order of first appearance in the lines.
-    pub units: Box<[(Arc<str>, u64)]>,
-    pub total_units: u64,
+    pub channel: Name,
+    pub region: Name,
+    pub warehouse: Name,
+    /// Units per SKU, in order of first appearance in the lines. At most
+    /// 1000 lines of 10⁶ units each, so a `u32` holds any SKU's and the total.
+    pub units: Box<[(Name, u32)]>,
+    pub total_units: u32,
     /// Carrier of the first `shipped` (event time).
-    pub carrier: Option<Arc<str>>,
+    pub carrier: Option<Name>,
     pub shipped: bool,
     pub delivered: bool,
     pub cancelled: bool,
@@ -32,7 +41,7 @@ pub struct Order {
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Ticket {
     pub opened_at: Nanos,
-    pub category: Arc<str>,
+    pub category: Name,
     pub priority: Priority,
     pub responded: bool,
     pub resolved: bool,
@@ -43,12 +52,13 @@ pub struct Ticket {
 /// and a FIFO queue is enough.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Registry<T> {
-    /// Ids are shared with the expiry queue: one allocation per entity.
-    /// Entities are boxed so the table's slots stay small: a hash table is
-    /// up to half empty, and with a million open orders those empty slots
-    /// would otherwise cost more than the orders.
-    live: HashMap<Arc<str>, Box<T>, RandomState>,
-    expiry: VecDeque<(Nanos, Arc<str>)>,
+    /// Ids are kept in place (see `compact`), once here and once in the
+    /// expiry queue: cheaper than a shared heap copy. Entities are boxed so
+    /// the table's slots stay small: a hash table is up to half empty, and
+    /// with a million open orders those empty slots would otherwise cost
+    /// more than the orders.
+    live: HashMap<CompactId, Box<T>, RandomState>,
+    expiry: VecDeque<(Nanos, CompactId)>,
     ttl: Nanos,
 }
 
@@ -62,15 +72,15 @@ impl<T> Registry<T> {
     }
 
     pub fn get_mut(&mut self, id: &str) -> Option<&mut T> {
-        self.live.get_mut(id).map(|entity| &mut **entity)
+        self.live.get_mut(id.as_bytes()).map(|entity| &mut **entity)
     }
 
     pub fn contains(&self, id: &str) -> bool {
-        self.live.contains_key(id)
+        self.live.contains_key(id.as_bytes())
     }
 
     pub fn insert(&mut self, id: &str, created_at: Nanos, entity: T) {
-        let id: Arc<str> = Arc::from(id);
+        let id = CompactId::new(id);
         self.expiry
             .push_back((created_at.saturating_add(self.ttl), id.clone()));
         self.live.insert(id, Box::new(entity));
@@ -84,7 +94,7 @@ impl<T> Registry<T> {
                 break;
             }
             let (_, id) = self.expiry.pop_front().expect("front exists");
-            if let Some(entity) = self.live.remove(&id) {
+            if let Some(entity) = self.live.remove(id.as_bytes()) {
                 forget(*entity);
             }
         }
@@ -95,11 +105,46 @@ impl<T> Registry<T> {
     }
 }
 
+/// A dimension value shared through [`Names`]. One pointer wide where an
+/// `Arc<str>` is two: an open order holds four of these and one per SKU,
+/// and reading one costs a second hop only when a KPI is contributed.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Name(Arc<Box<str>>);
+
+impl Deref for Name {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Name {}
+
+/// Hashes as the `str` it borrows as, so the set is looked up by `&str`.
+impl Hash for Name {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+}
+
+impl Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        self
+    }
+}
+
 /// Dimension values (channels, regions, warehouses, carriers, SKUs,
 /// categories) shared by the orders and tickets that name them.
 #[derive(Debug, Default)]
 pub struct Names {
-    shared: HashSet<Arc<str>, RandomState>,
+    shared: HashSet<Name, RandomState>,
     /// Past this many names, those no entity holds any more are dropped, so
     /// a stream of one-off SKUs cannot grow the set without bound.
     prune_at: usize,
@@ -108,16 +153,40 @@ pub struct Names {
 impl Names {
     const MIN_PRUNE_AT: usize = 4096;
 
-    pub fn share(&mut self, name: &str) -> Arc<str> {
+    pub fn share(&mut self, name: &str) -> Name {
         if let Some(shared) = self.shared.get(name) {
             return shared.clone();
         }
         if self.shared.len() >= self.prune_at {
-            self.shared.retain(|name| Arc::strong_count(name) > 1);
+            self.shared.retain(|name| Arc::strong_count(&name.0) > 1);
             self.prune_at = (2 * self.shared.len()).max(Names::MIN_PRUNE_AT);
         }
-        let shared: Arc<str> = Arc::from(name);
+        let shared = Name(Arc::new(name.into()));
         self.shared.insert(shared.clone());
         shared
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_order_fits_72_bytes() {
+        assert_eq!(std::mem::size_of::<Order>(), 72);
+    }
+
+    #[test]
+    fn names_are_shared_until_nobody_holds_them() {
+        let mut names = Names::default();
+        let first = names.share("web");
+        let again = names.share("web");
+        assert!(Arc::ptr_eq(&first.0, &again.0));
+        assert_eq!(&*first, "web");
+        drop((first, again));
+        names.prune_at = 0;
+        let other = names.share("app");
+        assert_eq!(names.shared.len(), 1);
+        assert_eq!(&*other, "app");
     }
 }

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use foldhash::fast::RandomState;
 
+use crate::compact::CompactId;
+
 /// The key that keys beyond the cap fold into.
 pub const OTHER_KEY: &str = "__other__";
 
@@ -15,7 +17,11 @@ pub const OTHER_KEY: &str = "__other__";
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct KeyRegistry {
     max_keys: usize,
-    index: HashMap<Arc<str>, u32, RandomState>,
+    /// Names in place (see `compact`): a lookup compares the bytes in the
+    /// table's slot instead of following a pointer to them, one cache miss
+    /// fewer per contribution when keys are many.
+    index: HashMap<CompactId, u32, RandomState>,
+    /// The same names as snapshots share them.
     names: Vec<Arc<str>>,
     /// Position of `__other__` once something folded into it.
     other: Option<u32>,
@@ -33,7 +39,7 @@ impl KeyRegistry {
 
     /// The position of `name`, admitting it if the cap allows.
     pub fn resolve(&mut self, name: &str) -> u32 {
-        if let Some(&position) = self.index.get(name) {
+        if let Some(&position) = self.index.get(name.as_bytes()) {
             return position;
         }
         let admitted = self.names.len() - usize::from(self.other.is_some());
@@ -52,9 +58,8 @@ impl KeyRegistry {
 
     fn push(&mut self, name: &str) -> u32 {
         let position = self.names.len() as u32;
-        let name: Arc<str> = Arc::from(name);
-        self.index.insert(name.clone(), position);
-        self.names.push(name);
+        self.index.insert(CompactId::new(name), position);
+        self.names.push(Arc::from(name));
         position
     }
 

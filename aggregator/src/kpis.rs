@@ -150,7 +150,7 @@ impl KpiState {
             match (&mut series.data, delta) {
                 (Data::Ratio(windows), Delta::Ratio { numerator, samples }) => {
                     let totals = windows.bucket_mut(key, bucket);
-                    totals.numerator += numerator;
+                    totals.numerator.add(numerator);
                     totals.samples += samples;
                 }
                 (Data::Distribution(windows), Delta::Sample(nanos)) => {
@@ -223,9 +223,10 @@ fn ratio_value(kpi: Kpi, totals: &RatioTotals, window_nanos: Nanos) -> f64 {
             (totals.samples as f64 * 3600.0 * NANOS_PER_SECOND as f64) / window_nanos as f64
         }
         Kpi::ContributionMargin => {
-            totals.numerator as f64 / (totals.samples as f64 * Money::SUBUNITS_PER_UNIT as f64)
+            totals.numerator.get() as f64
+                / (totals.samples as f64 * Money::SUBUNITS_PER_UNIT as f64)
         }
-        _ => totals.numerator as f64 / totals.samples as f64,
+        _ => totals.numerator.get() as f64 / totals.samples as f64,
     }
 }
 

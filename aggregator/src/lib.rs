@@ -6,11 +6,13 @@
 #![forbid(unsafe_code)]
 
 mod apply;
+mod compact;
 mod engine;
 mod entities;
 mod gauge;
 mod keys;
 mod kpis;
+mod pending;
 pub mod sketch;
 mod window;
 

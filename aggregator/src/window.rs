@@ -20,20 +20,60 @@ pub trait Accumulator: Default + Clone + serde::Serialize + serde::de::Deseriali
 /// Numerator and denominator of a ratio KPI.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RatioTotals {
-    /// Count, or units, or nano-money (contribution margin).
-    pub numerator: i128,
+    /// Count, or units, or pico-money (contribution margin).
+    pub numerator: Wide,
     pub samples: u64,
 }
 
 impl Accumulator for RatioTotals {
     fn add(&mut self, other: &Self) {
-        self.numerator += other.numerator;
+        self.numerator.add(other.numerator.get());
         self.samples += other.samples;
     }
 
     fn subtract(&mut self, other: &Self) {
-        self.numerator -= other.numerator;
+        self.numerator.add(-other.numerator.get());
         self.samples -= other.samples;
+    }
+}
+
+/// An `i128` held as two 8-byte words. A ratio's numerator needs 128 bits
+/// (margins are exact pico-money), but an `i128` field is 16-byte aligned,
+/// which pads a bucket `(i64, RatioTotals)` from 32 to 48 bytes; ratio
+/// buckets are most of a key's memory. Saved as the `i128` it holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Wide {
+    low: u64,
+    high: i64,
+}
+
+impl Wide {
+    pub fn get(self) -> i128 {
+        (i128::from(self.high) << 64) | i128::from(self.low)
+    }
+
+    pub fn set(&mut self, value: i128) {
+        // Truncation keeps the low 64 bits, the shift the high ones.
+        self.low = value as u64;
+        self.high = (value >> 64) as i64;
+    }
+
+    pub fn add(&mut self, value: i128) {
+        self.set(self.get() + value);
+    }
+}
+
+impl serde::Serialize for Wide {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i128(self.get())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Wide {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Wide, D::Error> {
+        let mut wide = Wide::default();
+        wide.set(i128::deserialize(deserializer)?);
+        Ok(wide)
     }
 }
 
@@ -66,44 +106,110 @@ pub struct WindowShape {
     pub offset: i64,
 }
 
-/// The buckets and running windows of one key.
+/// The buckets of one key: only those that hold data, and only while some
+/// window may still read them. Memory follows the data, not the window
+/// length (a 9-day baseline at a 1-minute tick would otherwise cost 12,962
+/// buckets for every key, most of them empty), and a key whose buckets have
+/// all left every window holds none and is skipped.
+///
+/// The newest bucket, which every event of the open tick updates, is held
+/// in place: an update touches this one value, where a queue alone would
+/// cost a second cache miss (its heap buffer) with many keys, and a key
+/// with data in one tick of its windows needs no allocation at all.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-struct KeyWindows<A> {
-    /// Only the buckets that hold data, oldest first, and only while some
-    /// window may still read them: memory follows the data, not the window
-    /// length (a 9-day baseline at a 1-minute tick would otherwise cost
-    /// 12,962 buckets for every key, most of them empty).
-    buckets: VecDeque<(i64, A)>,
-    running: Vec<A>,
-    last_data_bucket: i64,
+struct KeyBuckets<A> {
+    /// `(NO_BUCKET, empty)` when the key holds no bucket.
+    newest: (i64, A),
+    /// The older buckets, oldest first; empty whenever `newest` is.
+    older: VecDeque<(i64, A)>,
 }
 
-/// The totals of `bucket`, if it holds data. A window's entering bucket is
-/// usually the newest and its leaving bucket the oldest, so the ends are
-/// tried before a search.
-fn read<A>(buckets: &VecDeque<(i64, A)>, bucket: i64) -> Option<&A> {
-    let (newest, totals) = buckets.back()?;
-    if *newest <= bucket {
-        return (*newest == bucket).then_some(totals);
+/// Stands for "no bucket" in `KeyBuckets::newest`: below any tick index.
+const NO_BUCKET: i64 = i64::MIN;
+
+impl<A: Accumulator> KeyBuckets<A> {
+    fn new() -> KeyBuckets<A> {
+        KeyBuckets {
+            newest: (NO_BUCKET, A::default()),
+            older: VecDeque::new(),
+        }
     }
-    let (oldest, totals) = buckets.front()?;
-    if *oldest >= bucket {
-        return (*oldest == bucket).then_some(totals);
+
+    fn is_empty(&self) -> bool {
+        self.newest.0 == NO_BUCKET
     }
-    buckets
-        .binary_search_by_key(&bucket, |(index, _)| *index)
-        .ok()
-        .map(|position| &buckets[position].1)
+
+    /// The bucket `bucket`, created empty if needed.
+    fn bucket_mut(&mut self, bucket: i64) -> &mut A {
+        let newest = self.newest.0;
+        if bucket > newest {
+            // Events arrive in event-time order: a new tick's first event.
+            let previous = std::mem::replace(&mut self.newest, (bucket, A::default()));
+            if previous.0 != NO_BUCKET {
+                self.older.push_back(previous);
+            }
+            return &mut self.newest.1;
+        }
+        if bucket == newest {
+            return &mut self.newest.1;
+        }
+        let older = &mut self.older;
+        let position = match older.binary_search_by_key(&bucket, |(index, _)| *index) {
+            Ok(position) => position,
+            Err(position) => {
+                older.insert(position, (bucket, A::default()));
+                position
+            }
+        };
+        &mut older[position].1
+    }
+
+    /// The totals of `bucket`, if it holds data. A window's entering bucket
+    /// is usually the newest and its leaving bucket the oldest, so the ends
+    /// are tried before a search.
+    fn read(&self, bucket: i64) -> Option<&A> {
+        let (newest, totals) = &self.newest;
+        if *newest <= bucket {
+            return (*newest == bucket).then_some(totals);
+        }
+        let (oldest, totals) = self.older.front()?;
+        if *oldest >= bucket {
+            return (*oldest == bucket).then_some(totals);
+        }
+        self.older
+            .binary_search_by_key(&bucket, |(index, _)| *index)
+            .ok()
+            .map(|position| &self.older[position].1)
+    }
+
+    /// Drops every bucket at or before `cutoff`.
+    fn drop_through(&mut self, cutoff: i64) {
+        while self
+            .older
+            .front()
+            .is_some_and(|(bucket, _)| *bucket <= cutoff)
+        {
+            self.older.pop_front();
+        }
+        if self.older.is_empty() && self.newest.0 != NO_BUCKET && self.newest.0 <= cutoff {
+            self.newest = (NO_BUCKET, A::default());
+            // Idle past every window: give the queue's buffer back too.
+            self.older = VecDeque::new();
+        }
+    }
 }
 
 /// All keys of one (KPI, scope) and the windows kept for them.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Windows<A> {
     shapes: Vec<WindowShape>,
-    /// After this many closes past its last data a key's windows are all
-    /// empty and it is skipped.
+    /// A bucket this many ticks before the closing tick is read by no later
+    /// close, so it is dropped.
     horizon: i64,
-    keys: Vec<KeyWindows<A>>,
+    keys: Vec<KeyBuckets<A>>,
+    /// The running total of every (key, window), `shapes.len()` per key:
+    /// one array for all keys rather than one allocation each.
+    running: Vec<A>,
 }
 
 impl<A: Accumulator> Windows<A> {
@@ -118,79 +224,50 @@ impl<A: Accumulator> Windows<A> {
             shapes,
             horizon,
             keys: Vec::new(),
+            running: Vec::new(),
         }
     }
 
     /// The bucket `bucket` of key `key`, created empty if needed.
     pub fn bucket_mut(&mut self, key: u32, bucket: i64) -> &mut A {
         let key = key as usize;
-        while self.keys.len() <= key {
-            self.keys.push(KeyWindows {
-                buckets: VecDeque::new(),
-                running: vec![A::default(); self.shapes.len()],
-                last_data_bucket: i64::MIN,
-            });
+        if self.keys.len() <= key {
+            self.keys.resize_with(key + 1, KeyBuckets::new);
+            self.running
+                .resize((key + 1) * self.shapes.len(), A::default());
         }
-        let windows = &mut self.keys[key];
-        windows.last_data_bucket = windows.last_data_bucket.max(bucket);
-        let buckets = &mut windows.buckets;
-        // Events arrive in event-time order, so the newest bucket is the usual one.
-        let position = match buckets.back() {
-            Some((newest, _)) if *newest == bucket => buckets.len() - 1,
-            Some((newest, _)) if *newest > bucket => {
-                match buckets.binary_search_by_key(&bucket, |(index, _)| *index) {
-                    Ok(position) => position,
-                    Err(position) => {
-                        buckets.insert(position, (bucket, A::default()));
-                        position
-                    }
-                }
-            }
-            _ => {
-                buckets.push_back((bucket, A::default()));
-                buckets.len() - 1
-            }
-        };
-        &mut buckets[position].1
+        self.keys[key].bucket_mut(bucket)
     }
 
     /// Slides every window to end at tick index `tick_index` (the tick at
     /// `tick_index × tick`), whose bucket `tick_index - 1` is now complete.
     /// Calls `visit(key, shape position, totals)` for keys whose window holds data.
     pub fn close(&mut self, tick_index: i64, mut visit: impl FnMut(u32, usize, &A)) {
-        for (key, windows) in self.keys.iter_mut().enumerate() {
-            if windows.last_data_bucket == i64::MIN
-                || tick_index > windows.last_data_bucket + self.horizon
-            {
-                if windows.buckets.capacity() > 0 {
-                    // Idle past every window: every bucket has left.
-                    windows.buckets = VecDeque::new();
-                }
+        // At least one window per key (every series reports one), so the
+        // `max` only keeps a window-less store from panicking.
+        let windows_per_key = self.shapes.len().max(1);
+        let running_per_key = self.running.chunks_exact_mut(windows_per_key);
+        for (key, (buckets, running)) in self.keys.iter_mut().zip(running_per_key).enumerate() {
+            if buckets.is_empty() {
+                // Every bucket has left every window (or none came): the
+                // running totals are back to zero.
                 continue;
             }
-            let KeyWindows {
-                buckets, running, ..
-            } = windows;
             for (position, shape) in self.shapes.iter().enumerate() {
                 let entering = tick_index - shape.offset - 1;
                 let leaving = entering - shape.length;
                 let running = &mut running[position];
-                if let Some(totals) = read(buckets, entering) {
+                if let Some(totals) = buckets.read(entering) {
                     running.add(totals);
                 }
-                if let Some(totals) = read(buckets, leaving) {
+                if let Some(totals) = buckets.read(leaving) {
                     running.subtract(totals);
                 }
                 visit(key as u32, position, running);
             }
             // No later close reads a bucket this old (the oldest read is
             // `tick_index + 1 - horizon`).
-            while buckets
-                .front()
-                .is_some_and(|(bucket, _)| *bucket <= tick_index - self.horizon)
-            {
-                buckets.pop_front();
-            }
+            buckets.drop_through(tick_index - self.horizon);
         }
     }
 }
@@ -234,6 +311,47 @@ mod tests {
         assert_eq!(samples_at(&mut windows, 14), vec![(0, 0, 2), (0, 1, 3)]);
         assert_eq!(samples_at(&mut windows, 15), vec![(0, 1, 2)]);
         assert_eq!(samples_at(&mut windows, 16), vec![]);
+    }
+
+    #[test]
+    fn wide_numerators_hold_any_i128_and_keep_buckets_small() {
+        for value in [
+            0,
+            1,
+            -1,
+            i128::from(u64::MAX) + 7,
+            -(1 << 100),
+            i128::MAX,
+            i128::MIN,
+        ] {
+            let mut wide = Wide::default();
+            wide.set(value);
+            assert_eq!(wide.get(), value);
+        }
+        let mut wide = Wide::default();
+        wide.add(i128::from(u64::MAX));
+        wide.add(1);
+        wide.add(-2);
+        assert_eq!(wide.get(), i128::from(u64::MAX) - 1);
+        assert_eq!(std::mem::size_of::<(i64, RatioTotals)>(), 32);
+    }
+
+    #[test]
+    fn buckets_filled_out_of_order_land_in_order() {
+        let mut windows = Windows::new(vec![WindowShape {
+            length: 2,
+            offset: 0,
+        }]);
+        ratio(&mut windows, 0, 12, 4);
+        ratio(&mut windows, 0, 10, 1);
+        ratio(&mut windows, 0, 11, 2);
+        ratio(&mut windows, 0, 10, 8);
+        assert_eq!(samples_at(&mut windows, 11), vec![(0, 0, 9)]);
+        assert_eq!(samples_at(&mut windows, 12), vec![(0, 0, 11)]);
+        assert_eq!(samples_at(&mut windows, 13), vec![(0, 0, 6)]);
+        assert_eq!(samples_at(&mut windows, 14), vec![(0, 0, 4)]);
+        assert_eq!(samples_at(&mut windows, 15), vec![]);
+        assert!(windows.keys[0].is_empty());
     }
 
     #[test]
