@@ -52,8 +52,8 @@ fn live_output_equals_backtest() {
     let (status, body) = http_get(port, "/readyz").expect("/readyz answers");
     assert_eq!(status, 200, "{body}");
     let lines = fs::read_to_string(&events).unwrap().lines().count() as f64;
-    let metrics = wait_for_metric(port, "tripgate_events_total", lines);
-    assert!(metrics.contains("tripgate_consumer_lag{"), "{metrics}");
+    wait_for_metric(port, "tripgate_events_total", lines);
+    let metrics = wait_for_series(port, "tripgate_consumer_lag{");
     assert!(
         metrics.contains("tripgate_checkpoint_age_seconds"),
         "{metrics}"

@@ -42,7 +42,8 @@ fn sigkill_anywhere_then_restart_gives_identical_output_and_notifications() {
     // Slow enough that checkpoints (and crashes) find notifications undelivered.
     let receiver = Receiver::start_with_delay(Duration::from_millis(40));
     let scenario = Scenario::new("crash", &bootstrap, Some(&receiver.url));
-    let events = scenario.simulate(23, None);
+    // Long enough that a kill half a second after restoring is mid-stream.
+    let events = scenario.simulate_days(3, 23);
     let expected = scenario.expected_live_output(&events);
     let transitions = transitions_in_output(&expected);
     assert!(transitions.len() > 20, "the rules must make transitions");

@@ -66,6 +66,22 @@ pub fn wait_readyz(port: u16, status: u16, word: &str, timeout: Duration) -> Str
     panic!("/readyz did not answer {status} {word:?} within {timeout:?}; last: {last:?}");
 }
 
+/// Polls /metrics until it has a line starting with `prefix` (30 s at
+/// most: librdkafka's statistics, for one, come once an interval).
+pub fn wait_for_series(port: u16, prefix: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let (_, metrics) = http_get(port, "/metrics").expect("/metrics answers");
+        if metrics.lines().any(|line| line.starts_with(prefix)) {
+            return metrics;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            panic!("no {prefix} series after 30s:\n{metrics}");
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 /// Polls /metrics until `series` reads `value` (30 s at most); returns the
 /// last page, asserting the value.
 pub fn wait_for_metric(port: u16, series: &str, value: f64) -> String {

@@ -159,14 +159,7 @@ tickets = "{name}-tickets"
 
     /// A simulated day (about 63,000 events), cut to `lines` if given.
     pub fn simulate(&self, seed: u64, lines: Option<usize>) -> PathBuf {
-        let full = self.dir.join("full.jsonl");
-        run_ok(
-            Command::new(TRIPGATE)
-                .args(["simulate", "--days", "1", "--seed"])
-                .arg(seed.to_string())
-                .arg("--out")
-                .arg(&full),
-        );
+        let full = self.simulate_days(1, seed);
         let events = self.dir.join("events.jsonl");
         match lines {
             Some(lines) => {
@@ -176,6 +169,19 @@ tickets = "{name}-tickets"
             }
             None => fs::rename(&full, &events).unwrap(),
         }
+        events
+    }
+
+    /// `days` simulated days (about 55,000 to 63,000 events a day).
+    pub fn simulate_days(&self, days: u32, seed: u64) -> PathBuf {
+        let events = self.dir.join(format!("events-{days}d.jsonl"));
+        run_ok(
+            Command::new(TRIPGATE)
+                .args(["simulate", "--days", &days.to_string()])
+                .args(["--seed", &seed.to_string()])
+                .arg("--out")
+                .arg(&events),
+        );
         events
     }
 
