@@ -234,20 +234,6 @@ impl Admin {
             AUDIT_KEPT,
         );
     }
-
-    /// Queues messages an operator action produced. The outbox may fsync,
-    /// so this runs on a blocking thread.
-    async fn enqueue(self: &Arc<Self>, messages: Vec<Outgoing>) -> Result<(), String> {
-        let outbox = Arc::clone(&self.outbox);
-        tokio::task::spawn_blocking(move || {
-            messages
-                .into_iter()
-                .try_for_each(|message| outbox.enqueue(message))
-        })
-        .await
-        .map_err(|error| error.to_string())?
-        .map_err(|error| error.to_string())
-    }
 }
 
 /// A short fingerprint of a rule's definition: transitions carry it so an

@@ -254,9 +254,12 @@ async fn override_action(admin: &Arc<Admin>, who: &str, route: &str, body: &[u8]
         target.key,
         target.action
     );
+    // The messages are queued before the controller is let go: a
+    // checkpoint (which reads both under this lock) then holds the change
+    // with its messages, or neither.
     let result = {
         let mut controller = admin.controller.lock().expect("admin lock");
-        match route {
+        let changed = match route {
             "/actions/force-engage" => {
                 let level = request.level.unwrap_or(1.0);
                 controller
@@ -269,10 +272,17 @@ async fn override_action(admin: &Arc<Admin>, who: &str, route: &str, body: &[u8]
             _ => controller
                 .clear_override(&target, now)
                 .ok_or_else(|| "no override on that action".to_string()),
-        }
+        };
+        changed.map(|messages| {
+            let sent: Vec<Value> = messages.iter().map(|m| json!(m)).collect();
+            let queued = messages
+                .into_iter()
+                .try_for_each(|message| admin.outbox.enqueue(message.into()));
+            (sent, queued)
+        })
     };
-    let messages = match result {
-        Ok(messages) => messages,
+    let (sent, queued) = match result {
+        Ok(done) => done,
         Err(problem) => return error(StatusCode::BAD_REQUEST, &problem),
     };
     let verb = route.trim_start_matches("/actions/");
@@ -281,9 +291,7 @@ async fn override_action(admin: &Arc<Admin>, who: &str, route: &str, body: &[u8]
         .as_ref()
         .map_or("until cleared".to_string(), |d| format!("for {d}"));
     admin.audit(who, format!("{verb} {described} {span}"));
-    let sent: Vec<Value> = messages.iter().map(|m| json!(m)).collect();
-    let outgoing = messages.into_iter().map(Into::into).collect();
-    if let Err(problem) = admin.enqueue(outgoing).await {
+    if let Err(problem) = queued {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
             &format!("applied, but cannot queue its messages: {problem}"),
