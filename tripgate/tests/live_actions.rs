@@ -141,6 +141,19 @@ fn operator_changes_survive_a_crash_and_reloads_apply_or_are_rejected() {
         silences.to_string().contains("known issue"),
         "the silence is restored: {silences}"
     );
+    // Durations count from the restored event time (the log's day), not
+    // from the wall clock.
+    let (status, later) = api(
+        port,
+        "POST",
+        "/api/v1/silences",
+        r#"{"rule":"backlog","duration":"30m"}"#,
+    );
+    assert_eq!(status, 201, "{later}");
+    assert!(
+        later["until"].as_str().unwrap().starts_with("2025-01-0"),
+        "{later}"
+    );
     assert!(
         scenario
             .log()

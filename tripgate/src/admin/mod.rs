@@ -165,6 +165,13 @@ impl Admin {
         }
     }
 
+    /// Sets the controller's time forward to `now` (live mode, to the
+    /// restored watermark, so an operator's durations after a restart count
+    /// from where event time is rather than from the wall clock).
+    pub fn observe_time(&self, now: Nanos) {
+        self.now.fetch_max(now, Ordering::Relaxed);
+    }
+
     /// One closed tick: the action layer's messages and the transition
     /// notifications not silenced, in the order to enqueue them; records
     /// the lineage of each transition. `refresh_views` updates the rest.

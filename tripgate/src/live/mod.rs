@@ -326,6 +326,7 @@ fn start_and_run(parts: Parts) -> anyhow::Result<()> {
             .engine
             .watermark()
             .unwrap_or_else(tripgate_model::time::wall_clock_now);
+        admin.observe_time(now);
         for message in controller.reconfigure(&config, &started.dropped, now) {
             control.outbox.enqueue(message.into())?;
         }
