@@ -72,13 +72,7 @@ fn operator_changes_survive_a_crash_and_reloads_apply_or_are_rejected() {
     let out = scenario.dir.join("live.jsonl");
     let port = free_port();
     let mut child = scenario.start(&out, port, &[]);
-    wait_for_output(
-        &scenario,
-        &mut child,
-        &out,
-        &expected,
-        Duration::from_secs(240),
-    );
+    scenario.wait_caught_up(&mut child, &out, &expected);
 
     // Live mode exports the contract's breaker and KPI series.
     let (_, metrics) = http_get(port, "/metrics").unwrap();
@@ -160,13 +154,7 @@ fn operator_changes_survive_a_crash_and_reloads_apply_or_are_rejected() {
             .contains("force-engage rule manual key all action pause_sku_expansion"),
         "the change is in the audit log"
     );
-    wait_for_output(
-        &scenario,
-        &mut child,
-        &out,
-        &expected,
-        Duration::from_secs(120),
-    );
+    scenario.wait_caught_up(&mut child, &out, &expected);
 
     // Clearing the override releases the action (the breaker is not red).
     let (status, cleared) = api(

@@ -133,13 +133,7 @@ fn every_malformed_input_is_dead_lettered_and_the_rest_counts() {
     let out = scenario.dir.join("live.jsonl");
     let port = free_port();
     let mut child = scenario.start(&out, port, &[]);
-    wait_for_output(
-        &scenario,
-        &mut child,
-        &out,
-        &expected,
-        Duration::from_secs(180),
-    );
+    scenario.wait_caught_up(&mut child, &out, &expected);
 
     // All read, every rejection counted under its reason.
     wait_for_metric(port, "tripgate_events_total", mixed.len() as f64);

@@ -135,13 +135,7 @@ fn refused_dead_letters_hold_back_input_and_arrive_once_accepted() {
         "max.message.bytes",
         DEFAULT_MAX_MESSAGE_BYTES,
     );
-    wait_for_output(
-        &scenario,
-        &mut child,
-        &out,
-        &expected,
-        Duration::from_secs(240),
-    );
+    scenario.wait_caught_up(&mut child, &out, &expected);
     wait_readyz(port, 200, "ready", Duration::from_secs(60));
     wait_for_metric(port, "tripgate_dead_letters_total", malformed.len() as f64);
     wait_for_metric(port, "tripgate_events_total", mixed.len() as f64);
@@ -242,13 +236,7 @@ fn shutdown_past_its_deadline_exits_with_an_error_and_a_restart_recovers() {
     let port = free_port();
     let mut child = scenario.start(&out, port, &[deadline]);
     wait_readyz(port, 200, "ready", Duration::from_secs(120));
-    wait_for_output(
-        &scenario,
-        &mut child,
-        &out,
-        &expected,
-        Duration::from_secs(240),
-    );
+    scenario.wait_caught_up(&mut child, &out, &expected);
     // Records this process read: the checkpoint did not cover them all.
     let (_, metrics) = http_get(port, "/metrics").expect("/metrics answers");
     let replayed = metric(&metrics, "tripgate_kafka_records_total").unwrap_or(0.0);

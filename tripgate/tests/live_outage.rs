@@ -83,13 +83,7 @@ fn broker_down_at_start_and_for_70s_mid_stream() {
     kafka_script("resume");
     drop(resume_on_failure);
 
-    wait_for_output(
-        &scenario,
-        &mut child,
-        &out,
-        &expected,
-        Duration::from_secs(300),
-    );
+    scenario.wait_caught_up(&mut child, &out, &expected);
     wait_readyz(port, 200, "ready", Duration::from_secs(60));
     let status = terminate(&mut child, Duration::from_secs(30));
     assert!(status.success(), "{status}\n{}", tail(&scenario.log()));

@@ -77,13 +77,7 @@ fn sigkill_anywhere_then_restart_gives_identical_output_and_notifications() {
     // records from the killed run beyond its checkpoint, which this run
     // first truncates and then writes again.
     wait_readyz(port, 200, "ready", Duration::from_secs(60));
-    wait_for_output(
-        &scenario,
-        &mut child,
-        &out,
-        &expected,
-        Duration::from_secs(240),
-    );
+    scenario.wait_caught_up(&mut child, &out, &expected);
     let started = Instant::now();
     while receiver.by_id().len() < transitions.len() && started.elapsed() < Duration::from_secs(60)
     {

@@ -231,6 +231,11 @@ tickets = "{name}-tickets"
         fs::read_to_string(&out).unwrap()
     }
 
+    /// Waits (4 minutes at most) until `out` holds exactly `expected`.
+    pub fn wait_caught_up(&self, child: &mut Child, out: &Path, expected: &str) {
+        wait_for_output(self, child, out, expected, Duration::from_secs(240));
+    }
+
     /// Replaces the `[pipeline]` settings (by default a huge idle_timeout
     /// only) before tripgate starts.
     pub fn set_pipeline(&self, settings: &str) {
