@@ -114,7 +114,11 @@ fn operator_changes_survive_a_crash_and_reloads_apply_or_are_rejected() {
     child.wait().unwrap();
     let mut child = scenario.start(&out, port, &[]);
     wait_readyz(port, 200, "ready", Duration::from_secs(60));
-    // Restored bands are exported before any tick closes.
+    // Restored bands are exported before any tick closes, and the status
+    // page shows the breakers as of the last tick closed.
+    let (_, page) = http_get(port, "/").unwrap();
+    assert!(page.contains("latest tick 2025-01-0"), "{page}");
+    assert!(!page.contains("No rules loaded yet."), "{page}");
     let (_, metrics) = http_get(port, "/metrics").unwrap();
     assert!(
         metrics.contains("tripgate_breaker_band{key=\"all\",rule=\"manual\",scope=\"global\"} 0"),

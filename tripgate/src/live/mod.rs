@@ -334,8 +334,14 @@ fn start_and_run(parts: Parts) -> anyhow::Result<()> {
     }
     admin.set_accepting(true);
     let specs = started.engine.specs().to_vec();
-    // Restored bands and levels are scraped at once, not only after a tick.
+    // Restored bands and levels are scraped at once, not only after a tick,
+    // and the status page shows them as of the last tick closed.
     alerter_metrics.export(&specs, None, started.engine.alerter());
+    if let Some(watermark) = started.engine.watermark() {
+        let tick = config.pipeline.tick.nanos();
+        let last_closed = watermark.div_euclid(tick) * tick;
+        board.observe(last_closed, &Default::default(), started.engine.alerter());
+    }
     let processor = Processor {
         outbox: control.outbox.clone(),
         config,
