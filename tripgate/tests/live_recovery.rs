@@ -30,6 +30,10 @@ fn crash_at(scenario: &Scenario, out: &std::path::Path, failpoint: &str) {
     )));
 }
 
+fn out_bytes(out: &std::path::Path) -> u64 {
+    std::fs::metadata(out).map_or(0, |m| m.len())
+}
+
 fn kill_after(mut child: Tripgate, after: Duration) {
     std::thread::sleep(after);
     child.kill().unwrap();
@@ -42,7 +46,15 @@ fn sigkill_anywhere_then_restart_gives_identical_output_and_notifications() {
     // Slow enough that checkpoints (and crashes) find notifications undelivered.
     let receiver = Receiver::start_with_delay(Duration::from_millis(40));
     let scenario = Scenario::new("crash", &bootstrap, Some(&receiver.url));
-    // Long enough that a kill half a second after restoring is mid-stream.
+    // Checkpoints every 50ms: the crash points below fall mid-stream
+    // however fast tripgate reads (a day took under a second).
+    let kafka = fs::read_to_string(&scenario.kafka).unwrap();
+    let often = kafka.replace(
+        "checkpoint_interval = \"1s\"",
+        "checkpoint_interval = \"50ms\"",
+    );
+    assert_ne!(kafka, often);
+    fs::write(&scenario.kafka, often).unwrap();
     let events = scenario.simulate_days(3, 23);
     let expected = scenario.expected_live_output(&events);
     let transitions = transitions_in_output(&expected);
@@ -56,11 +68,21 @@ fn sigkill_anywhere_then_restart_gives_identical_output_and_notifications() {
     crash_at(&scenario, &out, "checkpoint-before-manifest:1");
     crash_at(&scenario, &out, "checkpoint-after-manifest:1");
     crash_at(&scenario, &out, "checkpoint-start:2");
-    // Mid-stream, between checkpoints: SIGKILL half a second after restoring.
-    let port = free_port();
-    let child = scenario.start(&out, port, &[]);
-    wait_readyz(port, 200, "ready", Duration::from_secs(60));
-    kill_after(child, Duration::from_millis(500));
+    // Mid-stream, between checkpoints: SIGKILL as soon as the restarted run
+    // writes past where the last one stopped (however fast it runs).
+    let before = out_bytes(&out);
+    let mut child = scenario.start(&out, free_port(), &[]);
+    let started = Instant::now();
+    while out_bytes(&out) <= before {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the restarted run wrote nothing\n{}",
+            tail(&scenario.log())
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
     assert!(
         lines_in(&out) < expected.lines().count(),
         "the kills should have been mid-stream"
