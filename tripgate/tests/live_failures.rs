@@ -189,7 +189,7 @@ fn shutdown_past_its_deadline_exits_with_an_error_and_a_restart_recovers() {
     let _turn = take_turn();
     let scenario = Scenario::new("overrun", &bootstrap, None);
     // Long enough that the broker is down before tripgate caught up.
-    let events = scenario.simulate_days(3, 47);
+    let events = scenario.simulate_days(7, 47);
     let expected = scenario.expected_live_output(&events);
     let expected_lines = expected.lines().count();
     scenario.produce(&events);
