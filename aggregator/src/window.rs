@@ -3,7 +3,7 @@
 //! Events are applied in event-time order, so only the newest bucket ever
 //! receives data; at each tick close a window adds the bucket entering it and
 //! subtracts the bucket leaving it: O(1) per event and per (key, window)
-//! per tick. Every total is an integer (counts, nanoseconds, nano-money,
+//! per tick. Every total is an integer (counts, nanoseconds, pico-money,
 //! sketch bucket counts), so sliding never accumulates rounding error, and
 //! buckets from several partitions can be merged by addition.
 
