@@ -1,7 +1,8 @@
 //! The alerter: evaluates every rule's breakers and every gate at each closed
 //! tick (contract sections 6 and 7) and says what changed.
 
-use std::collections::HashMap;
+mod key_index;
+
 use std::sync::Arc;
 
 use tripgate_model::config::{ActionConfig, Config, GateConfig};
@@ -11,6 +12,7 @@ use tripgate_model::{
 
 use crate::breaker::{Breaker, Observed};
 use crate::rules::{compile, CompiledRule};
+use key_index::KeyIndex;
 
 /// A breaker's state change.
 #[derive(Clone, Debug, PartialEq)]
@@ -73,7 +75,22 @@ pub struct BreakerSlot {
 struct RuleState {
     rule: CompiledRule,
     slots: Vec<BreakerSlot>,
-    by_key: HashMap<Arc<str>, usize>,
+    by_key: KeyIndex,
+}
+
+/// Where one slot's key is in this tick's main and baseline series.
+#[derive(Clone, Copy)]
+struct SlotInputs {
+    current: u32,
+    baseline: u32,
+}
+
+impl SlotInputs {
+    const ABSENT: u32 = u32::MAX;
+    const NONE: SlotInputs = SlotInputs {
+        current: Self::ABSENT,
+        baseline: Self::ABSENT,
+    };
 }
 
 struct GateState {
@@ -88,6 +105,9 @@ pub struct Alerter {
     rules: Vec<RuleState>,
     gates: Vec<GateState>,
     specs: Vec<WindowSpec>,
+    /// Per slot of the rule being evaluated, kept between ticks so that
+    /// evaluating allocates nothing.
+    inputs: Vec<SlotInputs>,
 }
 
 impl Alerter {
@@ -118,13 +138,14 @@ impl Alerter {
             .map(|rule| RuleState {
                 rule,
                 slots: Vec::new(),
-                by_key: HashMap::new(),
+                by_key: KeyIndex::default(),
             })
             .collect();
         Alerter {
             rules,
             gates,
             specs,
+            inputs: Vec::new(),
         }
     }
 
@@ -137,7 +158,7 @@ impl Alerter {
     pub fn evaluate(&mut self, snapshot: &TickSnapshot) -> Outcome {
         let mut outcome = Outcome::default();
         for state in &mut self.rules {
-            evaluate_rule(state, snapshot, &mut outcome.transitions);
+            evaluate_rule(state, snapshot, &mut self.inputs, &mut outcome.transitions);
         }
         for gate in &mut self.gates {
             let states = gate
@@ -207,11 +228,7 @@ impl Alerter {
             let Some(rule) = self.rules.iter_mut().find(|s| s.rule.config.name == name) else {
                 continue;
             };
-            rule.by_key = slots
-                .iter()
-                .enumerate()
-                .map(|(i, slot)| (slot.key.clone(), i))
-                .collect();
+            rule.by_key.rebuild(&slots);
             rule.slots = slots;
         }
         for (name, open, version) in state.gates {
@@ -232,8 +249,8 @@ impl Alerter {
 fn breaker_state(state: &RuleState, key: &str) -> Band {
     state
         .by_key
-        .get(key)
-        .map_or(Band::Green, |&slot| state.slots[slot].breaker.state)
+        .find(&state.slots, key)
+        .map_or(Band::Green, |slot| state.slots[slot].breaker.state)
 }
 
 fn change(action: &ActionConfig, state: ActionState) -> ActionChange {
@@ -252,6 +269,7 @@ fn change(action: &ActionConfig, state: ActionState) -> ActionChange {
 fn evaluate_rule(
     state: &mut RuleState,
     snapshot: &TickSnapshot,
+    inputs: &mut Vec<SlotInputs>,
     transitions: &mut Vec<Transition>,
 ) {
     let RuleState {
@@ -260,40 +278,50 @@ fn evaluate_rule(
         by_key,
     } = state;
     let main = &snapshot.series[rule.main].values;
+    inputs.clear();
+    inputs.resize(slots.len(), SlotInputs::NONE);
     // A key's breaker exists from the first tick it has samples; snapshots
-    // carry only such keys (gauges: value above 0).
-    for (key, _) in main {
-        if !by_key.contains_key(key) {
-            by_key.insert(key.clone(), slots.len());
-            slots.push(BreakerSlot {
-                key: key.clone(),
-                breaker: Breaker::new(rule.escalate_ticks, rule.recover_ticks),
-                engaged: Vec::new(),
-                last_observed: Observed::Insufficient,
-                last_value: None,
-            });
+    // carry only such keys (gauges: value above 0). A key listed twice
+    // reads its last entry.
+    let mut hint = 0;
+    for (position, (key, _)) in main.iter().enumerate() {
+        let slot = match by_key.locate(slots, key, hint) {
+            Some(slot) => slot,
+            None => {
+                slots.push(BreakerSlot {
+                    key: key.clone(),
+                    breaker: Breaker::new(rule.escalate_ticks, rule.recover_ticks),
+                    engaged: Vec::new(),
+                    last_observed: Observed::Insufficient,
+                    last_value: None,
+                });
+                by_key.push(slots);
+                inputs.push(SlotInputs::NONE);
+                slots.len() - 1
+            }
+        };
+        inputs[slot].current = series_position(position);
+        hint = slot + 1;
+    }
+    if let Some(baseline) = rule.baseline {
+        let mut hint = 0;
+        for (position, (key, _)) in snapshot.series[baseline].values.iter().enumerate() {
+            // A baseline without a breaker is read by none.
+            if let Some(slot) = by_key.locate(slots, key, hint) {
+                inputs[slot].baseline = series_position(position);
+                hint = slot + 1;
+            }
         }
     }
-    let current: HashMap<&str, &Measure> = main
-        .iter()
-        .map(|(key, measure)| (&**key, measure))
-        .collect();
-    let baselines: HashMap<&str, &Measure> = rule
+    let baselines = rule
         .baseline
-        .map(|position| {
-            snapshot.series[position]
-                .values
-                .iter()
-                .map(|(key, m)| (&**key, m))
-                .collect()
-        })
-        .unwrap_or_default();
-    for slot in slots.iter_mut() {
-        let reading = read(
-            rule,
-            current.get(&*slot.key).copied(),
-            baselines.get(&*slot.key).copied(),
-        );
+        .map(|position| &snapshot.series[position].values);
+    for (slot, inputs) in slots.iter_mut().zip(inputs.iter()) {
+        let current = main.get(inputs.current as usize).map(|(_, m)| m);
+        let baseline = baselines
+            .and_then(|values| values.get(inputs.baseline as usize))
+            .map(|(_, m)| m);
+        let reading = read(rule, current, baseline);
         slot.last_observed = reading.observed;
         slot.last_value = reading.value;
         let from = slot.breaker.state;
@@ -354,6 +382,13 @@ fn evaluate_rule(
     }
 }
 
+fn series_position(position: usize) -> u32 {
+    u32::try_from(position)
+        .ok()
+        .filter(|&position| position != SlotInputs::ABSENT)
+        .expect("fewer than 2^32 - 1 keys per series")
+}
+
 struct Reading {
     observed: Observed,
     value: Option<f64>,
@@ -409,3 +444,6 @@ fn read(rule: &CompiledRule, current: Option<&Measure>, baseline: Option<&Measur
         baseline: baseline_value,
     }
 }
+
+#[cfg(test)]
+mod tests;
