@@ -21,9 +21,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use tripgate_model::config::Config;
 
-/// mimalloc instead of glibc's malloc (see the workspace Cargo.toml).
+/// jemalloc instead of glibc's malloc (see the workspace Cargo.toml).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[derive(Parser)]
 #[command(
