@@ -101,7 +101,7 @@ mod tests {
             occurred_at,
             arrival,
             event: Event {
-                event_id: format!("e{arrival}"),
+                event_id: format!("e{arrival}").into(),
                 occurred_at,
                 body: EventBody::Delivered {
                     order_id: "o".into(),

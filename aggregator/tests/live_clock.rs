@@ -17,7 +17,7 @@ const MINUTE: Nanos = 60 * SECOND;
 
 fn cancelled(id: &str) -> EventBody {
     EventBody::OrderCancelled {
-        order_id: id.to_string(),
+        order_id: id.into(),
     }
 }
 
@@ -33,7 +33,7 @@ fn a_live_stream_idles_forward_with_the_wall_clock() {
     let mut aggregator = live();
     let arrival = BASE + 10 * SECOND;
     assert_eq!(
-        aggregator.offer(event_at("a".into(), 10, cancelled("o1"))),
+        aggregator.offer(event_at("a", 10, cancelled("o1"))),
         Admission::Accepted
     );
     aggregator.observe_wall_clock(arrival, 30 * SECOND);
@@ -48,7 +48,7 @@ fn a_live_stream_idles_forward_with_the_wall_clock() {
     aggregator.advance(|snapshot| ticks.push(snapshot.tick));
     assert_eq!(ticks.len(), 7, "10:01 to 10:07 close: {ticks:?}");
     assert_eq!(
-        aggregator.offer(event_at("b".into(), 60, cancelled("o2"))),
+        aggregator.offer(event_at("b", 60, cancelled("o2"))),
         Admission::Late
     );
 }
@@ -87,7 +87,7 @@ fn the_first_event_is_never_late_because_of_the_clock() {
     aggregator.observe_wall_clock(BASE + 1000 * MINUTE, 30 * SECOND);
     assert_eq!(aggregator.watermark(), None);
     assert_eq!(
-        aggregator.offer(event_at("a".into(), 0, cancelled("o1"))),
+        aggregator.offer(event_at("a", 0, cancelled("o1"))),
         Admission::Accepted
     );
 }

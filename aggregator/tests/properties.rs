@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use tripgate_aggregator::{Admission, Aggregator, OTHER_KEY};
 use tripgate_model::time::NANOS_PER_SECOND;
-use tripgate_model::{Event, EventBody, Kpi, KpiKind, Nanos, ScopeDim, WindowSpec};
+use tripgate_model::{Event, EventBody, Kpi, KpiKind, Nanos, ScopeDim, Text, WindowSpec};
 
 use support::generate::{any_body, event_at, sorted_events, Script, BASE};
 use support::harness::{all_specs, check_against_reference, flatten, pipeline, run};
@@ -221,7 +221,7 @@ proptest! {
                 let latest = arrivals[..at].iter().map(|e| e.occurred_at).max().expect("non-empty prefix");
                 let watermark_seconds = (latest - BASE) / NANOS_PER_SECOND - lateness;
                 arrivals.insert(at, event_at(format!("late{n}"), watermark_seconds - 1 - back, body.clone()));
-                inserted.push(format!("late{n}"));
+                inserted.push(Text::from(format!("late{n}")));
             }
         }
         // a late event's id is remembered (only rejected events are
@@ -318,25 +318,25 @@ fn an_event_exactly_at_the_watermark_is_not_late() {
     let mut aggregator = Aggregator::new(&pipeline, &specs);
     let mut ticks = Vec::new();
     let body = |id: &str| EventBody::OrderCancelled {
-        order_id: id.to_string(),
+        order_id: id.into(),
     };
     assert_eq!(
-        aggregator.offer(event_at("a".into(), 30, body("o1"))),
+        aggregator.offer(event_at("a", 30, body("o1"))),
         Admission::Accepted
     );
     assert_eq!(
-        aggregator.offer(event_at("b".into(), 180, body("o2"))),
+        aggregator.offer(event_at("b", 180, body("o2"))),
         Admission::Accepted
     );
     aggregator.advance(|snapshot| ticks.push(snapshot.tick));
     // watermark 10:01:00 closes the tick 10:01
     assert_eq!(ticks, vec![BASE + 60 * NANOS_PER_SECOND]);
     assert_eq!(
-        aggregator.offer(event_at("c".into(), 60, body("o3"))),
+        aggregator.offer(event_at("c", 60, body("o3"))),
         Admission::Accepted
     );
     assert_eq!(
-        aggregator.offer(event_at("d".into(), 59, body("o4"))),
+        aggregator.offer(event_at("d", 59, body("o4"))),
         Admission::Late
     );
     assert_eq!(aggregator.counters().late, 1);
@@ -361,9 +361,9 @@ fn a_gauge_baseline_without_its_current_spec_reads_the_past() {
         priority: tripgate_model::Priority::Low,
         order_id: None,
     };
-    aggregator.offer(event_at("a".into(), 10, opened));
+    aggregator.offer(event_at("a", 10, opened));
     aggregator.offer(event_at(
-        "b".into(),
+        "b",
         300,
         EventBody::TicketFirstResponse {
             ticket_id: "t1".into(),

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use tripgate_model::time::parse_rfc3339;
-use tripgate_model::{Money, Nanos, Priority, RejectReason, Rejection};
+use tripgate_model::{Money, Nanos, Priority, RejectReason, Rejection, Text};
 
 use crate::json::Value;
 
@@ -84,10 +84,10 @@ pub(crate) fn present<'v, 'de>(
     value.ok_or_else(|| missing(path))
 }
 
-pub(crate) fn id(path: Path, value: Option<&Value<'_>>) -> Result<String, Rejection> {
+pub(crate) fn id(path: Path, value: Option<&Value<'_>>) -> Result<Text, Rejection> {
     let value = present(path, value)?;
     match value {
-        Value::String(text) if is_id(text) => Ok(text.to_string()),
+        Value::String(text) if is_id(text) => Ok(Text::new(text)),
         _ => Err(invalid(
             path,
             "an id (1 to 128 of A-Z a-z 0-9 . _ : -)",
@@ -165,7 +165,7 @@ pub(crate) fn priority(path: Path, value: Option<&Value<'_>>) -> Result<Priority
 pub(crate) fn optional_id(
     path: Path,
     value: Option<&Value<'_>>,
-) -> Result<Option<String>, Rejection> {
+) -> Result<Option<Text>, Rejection> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(_) => id(path, value).map(Some),

@@ -2,7 +2,7 @@
 //! are checked (section 9, "Rejection order"): `type`, then presence of every
 //! required field, then validity in the order of the contract's table.
 
-use tripgate_model::{Event, EventBody, Line, RejectReason, Rejection};
+use tripgate_model::{Event, EventBody, Line, RejectReason, Rejection, Text};
 
 use crate::check::{self, Path};
 use crate::json::Value;
@@ -135,7 +135,7 @@ pub(crate) trait Fields<'de> {
     /// The lines, checked; only called once `lines` is known present.
     fn lines(&mut self) -> Result<Vec<Line>, Rejection>;
 
-    fn id(&self, slot: usize) -> Result<String, Rejection> {
+    fn id(&self, slot: usize) -> Result<Text, Rejection> {
         check::id(Path::Field(EVENT_FIELDS[slot]), self.get(slot))
     }
 

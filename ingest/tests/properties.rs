@@ -5,7 +5,7 @@ use chrono::{DateTime, FixedOffset, SecondsFormat};
 use proptest::prelude::*;
 use serde_json::{json, Value as Json};
 use tripgate_ingest::decode;
-use tripgate_model::{Event, EventBody, Line, Money, Nanos, Priority};
+use tripgate_model::{Event, EventBody, Line, Money, Nanos, Priority, Text};
 
 /// An event as generated: the JSON fields to write, and what they mean.
 #[derive(Clone, Debug)]
@@ -14,8 +14,8 @@ struct Generated {
     expected: Event,
 }
 
-fn id() -> impl Strategy<Value = String> {
-    "[A-Za-z0-9._:-]{1,128}"
+fn id() -> impl Strategy<Value = Text> {
+    "[A-Za-z0-9._:-]{1,128}".prop_map(Text::from)
 }
 
 /// A timestamp and one of its RFC 3339 spellings (Z or a numeric offset,

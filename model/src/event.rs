@@ -6,6 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::Nanos;
 
+/// Ids and dimension values as events carry them: held inline up to 24
+/// bytes (every id and name producers use in practice), so decoding an
+/// event allocates nothing for them; longer ones go to the heap.
+pub type Text = compact_str::CompactString;
+
 /// Money in pico-units (10⁻¹²), so sums are exact integers whatever the
 /// arrival order (contract section 9 allows decimal or double; decimal makes
 /// two runs of tripgate agree to the last bit). Twelve decimals keep amounts
@@ -64,7 +69,7 @@ impl Priority {
 /// One line of an order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Line {
-    pub sku: String,
+    pub sku: Text,
     pub quantity: u32,
     pub unit_price: Money,
     pub unit_cost: Money,
@@ -74,48 +79,48 @@ pub struct Line {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum EventBody {
     OrderPlaced {
-        order_id: String,
-        channel: String,
-        region: String,
-        warehouse: String,
+        order_id: Text,
+        channel: Text,
+        region: Text,
+        warehouse: Text,
         promised_by: Nanos,
         lines: Vec<Line>,
     },
     OrderCancelled {
-        order_id: String,
+        order_id: Text,
     },
     OrderRefunded {
-        order_id: String,
+        order_id: Text,
         amount: Money,
     },
     OrderChargeback {
-        order_id: String,
+        order_id: Text,
         amount: Money,
     },
     Shipped {
-        order_id: String,
-        carrier: String,
+        order_id: Text,
+        carrier: Text,
     },
     Delivered {
-        order_id: String,
+        order_id: Text,
     },
     DefectReported {
-        order_id: String,
-        sku: String,
+        order_id: Text,
+        sku: Text,
         quantity: u32,
-        reason: String,
+        reason: Text,
     },
     TicketOpened {
-        ticket_id: String,
-        category: String,
+        ticket_id: Text,
+        category: Text,
         priority: Priority,
-        order_id: Option<String>,
+        order_id: Option<Text>,
     },
     TicketFirstResponse {
-        ticket_id: String,
+        ticket_id: Text,
     },
     TicketResolved {
-        ticket_id: String,
+        ticket_id: Text,
     },
 }
 
@@ -157,7 +162,7 @@ impl EventBody {
 /// A validated event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
-    pub event_id: String,
+    pub event_id: Text,
     pub occurred_at: Nanos,
     pub body: EventBody,
 }

@@ -1,10 +1,11 @@
 //! `tripgate backtest`: a JSON Lines file through the engine, deterministically.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 use anyhow::Context;
+use bstr::io::BufReadExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use tripgate_alerter::records::write_tick;
 use tripgate_model::config::Config;
@@ -55,7 +56,6 @@ pub fn run(
     let mut engine = Engine::new(config);
     let specs = engine.specs().to_vec();
     let mut reader = BufReader::with_capacity(1 << 20, progress.wrap_read(input));
-    let mut line = Vec::with_capacity(4096);
     let mut write_error: Option<io::Error> = None;
     let mut sink = |snapshot: &_, outcome: &_, alerter: &_| {
         if let Some(report) = report.as_deref_mut() {
@@ -67,22 +67,18 @@ pub fn run(
             }
         }
     };
-    loop {
-        line.clear();
-        let read = reader
-            .read_until(b'\n', &mut line)
-            .context("cannot read events")?;
-        if read == 0 {
-            break;
-        }
-        let bytes = trim_line_end(&line);
-        // A blank line separates nothing in JSON Lines; it is not an event.
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        engine.ingest(bytes);
-        engine.advance(&mut sink);
-    }
+    // Each line is read where it lies in the read buffer (copied only when
+    // it straddles two reads), without its `\n` or `\r\n`.
+    reader
+        .for_byte_line(|bytes| {
+            // A blank line separates nothing in JSON Lines; it is not an event.
+            if !bytes.iter().all(u8::is_ascii_whitespace) {
+                engine.ingest(bytes);
+                engine.advance(&mut sink);
+            }
+            Ok(true)
+        })
+        .context("cannot read events")?;
     engine.finish(&mut sink);
     progress.finish_and_clear();
     if let Some(error) = write_error {
@@ -92,12 +88,6 @@ pub fn run(
         .flush()
         .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(engine)
-}
-
-/// Strips the line terminator (`\n` or `\r\n`).
-pub fn trim_line_end(line: &[u8]) -> &[u8] {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 /// The end-of-run summary printed on stderr.

@@ -59,13 +59,17 @@ impl Engine {
 
     /// Everything a restart needs to continue exactly where this engine is:
     /// windows, joins, dedup, pending events, breakers, gates and totals.
-    pub fn save_state(&self) -> Vec<u8> {
+    /// The state as bytes, in a buffer of `size_hint` bytes to start with
+    /// (`bincode::serialize` would first walk the whole state to size it).
+    pub fn save_state(&self, size_hint: usize) -> Vec<u8> {
         let state = SavedState {
             aggregator: &self.aggregator,
             alerter: self.alerter.export_state(),
             stats: &self.stats,
         };
-        bincode::serialize(&state).expect("engine state is always serializable")
+        let mut bytes = Vec::with_capacity(size_hint);
+        bincode::serialize_into(&mut bytes, &state).expect("engine state is always serializable");
+        bytes
     }
 
     /// An engine for `config` continuing from a saved state. The pipeline

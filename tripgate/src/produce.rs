@@ -24,8 +24,6 @@ use anyhow::{bail, Context};
 use tripgate_ingest::kafka::{ensure_topics, AckedProducer, ClientHealth, Outgoing, TopicSpec};
 use tripgate_model::config::{Config, KafkaConfig};
 
-use crate::backtest::trim_line_end;
-
 /// Messages in flight before the oldest is awaited (bounds memory).
 const MAX_IN_FLIGHT: usize = 50_000;
 const ACK_TIMEOUT: Duration = Duration::from_secs(120);
@@ -187,4 +185,10 @@ fn await_ack(producer: &AckedProducer, id: usize) -> anyhow::Result<()> {
         Some(Err(error)) => bail!("a message was not written: {error}"),
         None => bail!("a message was not acknowledged within {ACK_TIMEOUT:?}"),
     }
+}
+
+/// Strips the line terminator (`\n` or `\r\n`).
+fn trim_line_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
 }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use proptest::prelude::*;
 use tripgate_model::time::{format_rfc3339, NANOS_PER_SECOND};
-use tripgate_model::{Event, EventBody, Line, Money, Nanos, Priority};
+use tripgate_model::{Event, EventBody, Line, Money, Nanos, Priority, Text};
 
 /// 2025-01-01T10:00:00Z; events fall in the 30 minutes after it.
 pub const BASE: Nanos = 1_735_725_600 * NANOS_PER_SECOND;
@@ -63,19 +63,19 @@ pub fn describe(event: &Event) -> String {
     format!("{} @{clock} {body}", event.event_id)
 }
 
-fn pick(prefix: &'static str, size: u32) -> impl Strategy<Value = String> {
-    (0..size).prop_map(move |n| format!("{prefix}{n}"))
+fn pick(prefix: &'static str, size: u32) -> impl Strategy<Value = Text> {
+    (0..size).prop_map(move |n| Text::from(format!("{prefix}{n}")))
 }
 
-fn order_id() -> impl Strategy<Value = String> {
+fn order_id() -> impl Strategy<Value = Text> {
     pick("o", ORDERS)
 }
 
-fn ticket_id() -> impl Strategy<Value = String> {
+fn ticket_id() -> impl Strategy<Value = Text> {
     pick("t", TICKETS)
 }
 
-fn sku() -> impl Strategy<Value = String> {
+fn sku() -> impl Strategy<Value = Text> {
     pick("sku", DIMENSIONS)
 }
 
@@ -112,7 +112,7 @@ fn priority() -> impl Strategy<Value = Priority> {
 
 /// An order.placed whose `promised_by` is still relative to the event's
 /// own time; `event_at` makes it absolute.
-fn placed(order_id: impl Strategy<Value = String>) -> impl Strategy<Value = EventBody> {
+fn placed(order_id: impl Strategy<Value = Text>) -> impl Strategy<Value = EventBody> {
     (
         order_id,
         pick("ch", DIMENSIONS),
@@ -145,7 +145,7 @@ fn body() -> impl Strategy<Value = EventBody> {
             .prop_map(|(order_id, carrier)| EventBody::Shipped { order_id, carrier }),
         16 => order_id().prop_map(|order_id| EventBody::Delivered { order_id }),
         6 => (order_id(), sku(), quantity()).prop_map(|(order_id, sku, quantity)| {
-            EventBody::DefectReported { order_id, sku, quantity, reason: "damaged".to_string() }
+            EventBody::DefectReported { order_id, sku, quantity, reason: "damaged".into() }
         }),
         10 => (ticket_id(), pick("cat", DIMENSIONS), priority(), proptest::option::of(order_id()))
             .prop_map(|(ticket_id, category, priority, order_id)| EventBody::TicketOpened {
@@ -160,13 +160,13 @@ fn body() -> impl Strategy<Value = EventBody> {
 }
 
 /// An event at `seconds` after `BASE` (may be negative for late events).
-pub fn event_at(event_id: String, seconds: i64, mut body: EventBody) -> Event {
+pub fn event_at(event_id: impl Into<Text>, seconds: i64, mut body: EventBody) -> Event {
     let occurred_at = BASE + seconds * NANOS_PER_SECOND;
     if let EventBody::OrderPlaced { promised_by, .. } = &mut body {
         *promised_by += occurred_at;
     }
     Event {
-        event_id,
+        event_id: event_id.into(),
         occurred_at,
         body,
     }
@@ -241,7 +241,7 @@ fn order_story() -> impl Strategy<Value = Vec<(i64, EventBody)>> {
                         order_id: order_id(),
                         sku,
                         quantity,
-                        reason,
+                        reason: reason.into(),
                     },
                 ));
             }

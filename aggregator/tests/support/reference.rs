@@ -171,9 +171,9 @@ impl Reference {
                     let placed = Order {
                         placed_at: at,
                         promised_by: *promised_by,
-                        channel: channel.clone(),
-                        region: region.clone(),
-                        warehouse: warehouse.clone(),
+                        channel: channel.to_string(),
+                        region: region.to_string(),
+                        warehouse: warehouse.to_string(),
                         lines: lines.clone(),
                         carrier: None,
                         shipped: false,
@@ -193,10 +193,10 @@ impl Reference {
                     counts.extend(each(Kpi::OrderRate, &sales(&placed), ratio(0, 1)));
                     let backlog = [
                         (ScopeDim::Global, ALL.to_string()),
-                        (ScopeDim::Warehouse, warehouse.clone()),
+                        (ScopeDim::Warehouse, warehouse.to_string()),
                     ];
                     counts.extend(each(Kpi::FulfillmentBacklog, &backlog, Amount::GaugeStart));
-                    order_ids.insert(order_id.clone(), this.orders.len());
+                    order_ids.insert(order_id.to_string(), this.orders.len());
                     this.orders.push(placed);
                 }
                 EventBody::OrderCancelled { order_id } => match order(order_id) {
@@ -212,7 +212,7 @@ impl Reference {
                     Some(i) if this.orders[i].shipped => this.semantic_duplicates += 1,
                     Some(i) => {
                         this.orders[i].shipped = true;
-                        this.orders[i].carrier = Some(carrier.clone());
+                        this.orders[i].carrier = Some(carrier.to_string());
                         this.orders[i].left_backlog_at.get_or_insert(at);
                     }
                 },
@@ -233,7 +233,7 @@ impl Reference {
                 } => {
                     let mut scopes = vec![
                         (ScopeDim::Global, ALL.to_string()),
-                        (ScopeDim::Sku, sku.clone()),
+                        (ScopeDim::Sku, sku.to_string()),
                     ];
                     match order(order_id) {
                         Some(i) => {
@@ -270,7 +270,7 @@ impl Reference {
                     }
                     let opened = Ticket {
                         opened_at: at,
-                        category: category.clone(),
+                        category: category.to_string(),
                         priority: priority.as_str(),
                         responded: false,
                         resolved_at: None,
@@ -280,7 +280,7 @@ impl Reference {
                         &ticket_scopes(&opened),
                         Amount::GaugeStart,
                     );
-                    ticket_ids.insert(ticket_id.clone(), this.tickets.len());
+                    ticket_ids.insert(ticket_id.to_string(), this.tickets.len());
                     this.tickets.push(opened);
                 }
                 EventBody::TicketFirstResponse { ticket_id } => match ticket(ticket_id) {
@@ -457,7 +457,7 @@ fn delivery(order: &Order, at: Nanos) -> Vec<(Kpi, ScopeDim, String, Amount)> {
         counts.push((
             Kpi::DefectRate,
             ScopeDim::Sku,
-            line.sku.clone(),
+            line.sku.to_string(),
             ratio(0, u64::from(line.quantity)),
         ));
     }

@@ -361,6 +361,7 @@ fn start_and_run(parts: Parts) -> anyhow::Result<()> {
         stop,
         last_checkpoint: Instant::now(),
         checkpointed: (u64::MAX, 0, 0),
+        state_size_hint: 0,
         status,
         board,
     };

@@ -59,6 +59,8 @@ pub struct Processor {
     /// checkpoint: when none moved, an interval's checkpoint is skipped
     /// rather than rewriting the same state.
     pub checkpointed: (u64, u64, usize),
+    /// The size to allocate for the next checkpoint's engine state.
+    pub state_size_hint: usize,
     pub status: Arc<LiveStatus>,
     /// What `/` shows.
     pub board: Arc<StatusBoard>,
@@ -326,7 +328,9 @@ impl Processor {
             None => None,
         };
         failpoint::hit("checkpoint-start");
-        let engine = self.engine.save_state();
+        let engine = self.engine.save_state(self.state_size_hint);
+        // The state grows while a backlog is read: room for some growth.
+        self.state_size_hint = engine.len() + engine.len() / 8;
         // One lock over both, so an operator's change and the messages it
         // queued are in the same checkpoint or neither.
         let extras = {
