@@ -34,8 +34,15 @@ pub fn decode(bytes: &[u8], max_event_bytes: usize) -> Result<Event, Rejection> 
     }
     // Validating UTF-8 up front puts invalid_utf8 ahead of any syntax error,
     // and lets serde_json read a &str without validating strings again.
-    let text = std::str::from_utf8(bytes)
-        .map_err(|error| Rejection::new(RejectReason::InvalidUtf8, error.to_string()))?;
+    // SIMD validation (several times std's speed on ~300 B events); std's
+    // only to describe a failure.
+    let text = match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(_) => {
+            let error = std::str::from_utf8(bytes).expect_err("simdutf8 and std agree");
+            return Err(Rejection::new(RejectReason::InvalidUtf8, error.to_string()));
+        }
+    };
     if let Some(decoded) = fast::decode(text) {
         return decoded;
     }
