@@ -6,7 +6,7 @@ use tripgate_model::time::NANOS_PER_SECOND;
 use tripgate_model::{Kpi, KpiKind, Money, Nanos, ScopeDim};
 
 use crate::gauge::Gauges;
-use crate::keys::KeyRegistry;
+use crate::keys::{Admission, ScopeNames};
 use crate::window::{DistributionTotals, RatioTotals, WindowShape, Windows};
 
 /// What one event adds to a KPI.
@@ -60,7 +60,10 @@ enum Data {
 struct Series {
     kpi: Kpi,
     scope: ScopeDim,
-    keys: KeyRegistry,
+    /// Which of `KpiState::names` numbers this series' keys.
+    names: usize,
+    keys: Admission,
+    /// Indexed by key row in `names`.
     data: Data,
     /// Per window (gauges: per offset): the spec it reports
     /// into and its length in nanoseconds.
@@ -72,9 +75,20 @@ struct Series {
 pub struct KpiState {
     tick: Nanos,
     series: Vec<Series>,
+    /// The key names: one table per scope, shared by the windowed series of
+    /// that scope, so an event's key is looked up once for all of them.
+    /// A gauge series has a table of its own, because `Gauges` numbers and
+    /// reports its keys in row order, which must be its order of admission.
+    names: Vec<ScopeNames>,
     by_kpi: Vec<Vec<usize>>,
     spec_count: usize,
 }
+
+/// A close reports at most one value per key with data, so with more keys
+/// than this a series' lists are allocated once at that size instead of
+/// grown (and copied) by doubling while, say, 100k values are pushed. Short
+/// lists grow cheaply, and an exact reservation for each would cost more.
+const RESERVE_FROM: usize = 64;
 
 fn kpi_slot(kpi: Kpi) -> usize {
     Kpi::ALL
@@ -97,7 +111,8 @@ impl KpiState {
                     series.push(Series {
                         kpi: spec.kpi,
                         scope: spec.scope,
-                        keys: KeyRegistry::new(max_keys),
+                        names: 0,
+                        keys: Admission::new(max_keys),
                         data: Data::Gauge(Gauges::new(Vec::new())),
                         targets: Vec::new(),
                     });
@@ -126,6 +141,21 @@ impl KpiState {
                 }
             };
         }
+        let mut names: Vec<ScopeNames> = Vec::new();
+        let mut shared: Vec<(ScopeDim, usize)> = Vec::new();
+        for series in &mut series {
+            let existing = shared.iter().find(|(scope, _)| *scope == series.scope);
+            series.names = match existing {
+                Some(&(_, table)) if series.kpi.kind() != KpiKind::Gauge => table,
+                _ => {
+                    names.push(ScopeNames::default());
+                    if series.kpi.kind() != KpiKind::Gauge {
+                        shared.push((series.scope, names.len() - 1));
+                    }
+                    names.len() - 1
+                }
+            };
+        }
         let mut by_kpi = vec![Vec::new(); Kpi::ALL.len()];
         for (position, series) in series.iter().enumerate() {
             by_kpi[kpi_slot(series.kpi)].push(position);
@@ -133,6 +163,7 @@ impl KpiState {
         KpiState {
             tick,
             series,
+            names,
             by_kpi,
             spec_count: specs.len(),
         }
@@ -146,7 +177,7 @@ impl KpiState {
             let Some(name) = keys.key(series.scope) else {
                 continue;
             };
-            let key = series.keys.resolve(name);
+            let key = series.keys.resolve(&mut self.names[series.names], name);
             match (&mut series.data, delta) {
                 (Data::Ratio(windows), Delta::Ratio { numerator, samples }) => {
                     let totals = windows.bucket_mut(key, bucket);
@@ -155,8 +186,7 @@ impl KpiState {
                 }
                 (Data::Distribution(windows), Delta::Sample(nanos)) => {
                     let totals = windows.bucket_mut(key, bucket);
-                    totals.count += 1;
-                    totals.sum_nanos += i128::from(nanos);
+                    totals.sum_nanos.add(i128::from(nanos));
                     totals.sketch.insert(nanos);
                 }
                 (Data::Gauge(gauges), Delta::Gauge(change)) => gauges.change(key, change),
@@ -171,35 +201,50 @@ impl KpiState {
         for series in &mut self.series {
             let Series {
                 kpi,
+                names,
                 keys,
                 data,
                 targets,
                 ..
             } = series;
             let kpi = *kpi;
+            let names = &self.names[*names];
+            let order = keys.order();
+            let active = match data {
+                Data::Ratio(windows) => windows.active_keys(),
+                Data::Distribution(windows) => windows.active_keys(),
+                Data::Gauge(_) => 0,
+            };
+            if active > RESERVE_FROM {
+                for &(spec, _) in targets.iter() {
+                    out[spec].values.reserve(active);
+                }
+            }
             match data {
-                Data::Ratio(windows) => windows.close(tick_index, |key, position, totals| {
-                    if totals.samples == 0 {
-                        return;
-                    }
-                    let (spec, length) = targets[position];
-                    let value = ratio_value(kpi, totals, length);
-                    out[spec].values.push((
-                        keys.name(key).clone(),
-                        Measure::Ratio {
-                            value,
-                            samples: totals.samples,
-                        },
-                    ));
-                }),
+                Data::Ratio(windows) => {
+                    windows.close(tick_index, order, |key, position, totals| {
+                        if totals.samples == 0 {
+                            return;
+                        }
+                        let (spec, length) = targets[position];
+                        let value = ratio_value(kpi, totals, length);
+                        out[spec].values.push((
+                            names.name(key).clone(),
+                            Measure::Ratio {
+                                value,
+                                samples: totals.samples,
+                            },
+                        ));
+                    })
+                }
                 Data::Distribution(windows) => {
-                    windows.close(tick_index, |key, position, totals| {
-                        if totals.count == 0 {
+                    windows.close(tick_index, order, |key, position, totals| {
+                        if totals.sketch.is_empty() {
                             return;
                         }
                         let (spec, _) = targets[position];
                         let measure = Measure::Distribution(distribution_stats(totals));
-                        out[spec].values.push((keys.name(key).clone(), measure));
+                        out[spec].values.push((names.name(key).clone(), measure));
                     })
                 }
                 Data::Gauge(gauges) => gauges.close(tick_index, |key, position, value| {
@@ -207,7 +252,7 @@ impl KpiState {
                         let (spec, _) = targets[position];
                         out[spec]
                             .values
-                            .push((keys.name(key).clone(), Measure::Gauge { value }));
+                            .push((names.name(key).clone(), Measure::Gauge { value }));
                     }
                 }),
             }
@@ -232,9 +277,10 @@ fn ratio_value(kpi: Kpi, totals: &RatioTotals, window_nanos: Nanos) -> f64 {
 
 fn distribution_stats(totals: &DistributionTotals) -> DistributionStats {
     let [p50, p90, p95, p99] = totals.sketch.percentiles([50, 90, 95, 99]);
+    let count = totals.sketch.count();
     DistributionStats {
-        count: totals.count,
-        mean: totals.sum_nanos as f64 / (totals.count as f64 * NANOS_PER_SECOND as f64),
+        count,
+        mean: totals.sum_nanos.get() as f64 / (count as f64 * NANOS_PER_SECOND as f64),
         p50,
         p90,
         p95,

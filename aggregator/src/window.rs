@@ -77,24 +77,23 @@ impl<'de> serde::Deserialize<'de> for Wide {
     }
 }
 
-/// Samples of a distribution KPI.
+/// Samples of a distribution KPI. Their count is the sketch's: a field of
+/// its own would make a key's entry (`KeyBuckets`) larger than a cache line.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DistributionTotals {
-    pub count: u64,
-    pub sum_nanos: i128,
+    /// Two words, like a ratio's numerator, so nothing pads the totals.
+    pub sum_nanos: Wide,
     pub sketch: Sketch,
 }
 
 impl Accumulator for DistributionTotals {
     fn add(&mut self, other: &Self) {
-        self.count += other.count;
-        self.sum_nanos += other.sum_nanos;
+        self.sum_nanos.add(other.sum_nanos.get());
         self.sketch.add(&other.sketch);
     }
 
     fn subtract(&mut self, other: &Self) {
-        self.count -= other.count;
-        self.sum_nanos -= other.sum_nanos;
+        self.sum_nanos.add(-other.sum_nanos.get());
         self.sketch.subtract(&other.sketch);
     }
 }
@@ -116,12 +115,22 @@ pub struct WindowShape {
 /// in place: an update touches this one value, where a queue alone would
 /// cost a second cache miss (its heap buffer) with many keys, and a key
 /// with data in one tick of its windows needs no allocation at all.
+///
+/// Aligned to a cache line so that an update touches one line, not two: a
+/// distribution key's entry is exactly 64 bytes, and a ratio key's 40
+/// bytes are padded to 64.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[repr(align(64))]
 struct KeyBuckets<A> {
     /// `(NO_BUCKET, empty)` when the key holds no bucket.
     newest: (i64, A),
-    /// The older buckets, oldest first; empty whenever `newest` is.
-    older: VecDeque<(i64, A)>,
+    /// The older buckets, oldest first; none whenever `newest` is empty.
+    /// Boxed, and absent until a key has data in a second tick: 8 bytes in
+    /// the keys array instead of a 32-byte queue header, which keeps a
+    /// distribution key's entry to one cache line, and no queue at all for
+    /// the many keys with data in one tick only.
+    #[allow(clippy::box_collection)]
+    older: Option<Box<VecDeque<(i64, A)>>>,
 }
 
 /// Stands for "no bucket" in `KeyBuckets::newest`: below any tick index.
@@ -131,7 +140,7 @@ impl<A: Accumulator> KeyBuckets<A> {
     fn new() -> KeyBuckets<A> {
         KeyBuckets {
             newest: (NO_BUCKET, A::default()),
-            older: VecDeque::new(),
+            older: None,
         }
     }
 
@@ -146,14 +155,14 @@ impl<A: Accumulator> KeyBuckets<A> {
             // Events arrive in event-time order: a new tick's first event.
             let previous = std::mem::replace(&mut self.newest, (bucket, A::default()));
             if previous.0 != NO_BUCKET {
-                self.older.push_back(previous);
+                self.older.get_or_insert_default().push_back(previous);
             }
             return &mut self.newest.1;
         }
         if bucket == newest {
             return &mut self.newest.1;
         }
-        let older = &mut self.older;
+        let older = self.older.get_or_insert_default();
         let position = match older.binary_search_by_key(&bucket, |(index, _)| *index) {
             Ok(position) => position,
             Err(position) => {
@@ -172,29 +181,31 @@ impl<A: Accumulator> KeyBuckets<A> {
         if *newest <= bucket {
             return (*newest == bucket).then_some(totals);
         }
-        let (oldest, totals) = self.older.front()?;
+        let older = self.older.as_deref()?;
+        let (oldest, totals) = older.front()?;
         if *oldest >= bucket {
             return (*oldest == bucket).then_some(totals);
         }
-        self.older
+        older
             .binary_search_by_key(&bucket, |(index, _)| *index)
             .ok()
-            .map(|position| &self.older[position].1)
+            .map(|position| &older[position].1)
     }
 
     /// Drops every bucket at or before `cutoff`.
     fn drop_through(&mut self, cutoff: i64) {
-        while self
-            .older
-            .front()
-            .is_some_and(|(bucket, _)| *bucket <= cutoff)
-        {
-            self.older.pop_front();
+        if let Some(older) = &mut self.older {
+            while older.front().is_some_and(|(bucket, _)| *bucket <= cutoff) {
+                older.pop_front();
+            }
+            if !older.is_empty() {
+                return;
+            }
         }
-        if self.older.is_empty() && self.newest.0 != NO_BUCKET && self.newest.0 <= cutoff {
+        if self.newest.0 != NO_BUCKET && self.newest.0 <= cutoff {
             self.newest = (NO_BUCKET, A::default());
-            // Idle past every window: give the queue's buffer back too.
-            self.older = VecDeque::new();
+            // Idle past every window: give the queue back too.
+            self.older = None;
         }
     }
 }
@@ -206,10 +217,16 @@ pub struct Windows<A> {
     /// A bucket this many ticks before the closing tick is read by no later
     /// close, so it is dropped.
     horizon: i64,
+    /// By key number: the key's row in its scope (`keys::ScopeNames`), so
+    /// one name lookup finds the key in every KPI of the scope. A row no
+    /// contribution of this KPI used holds an empty entry.
     keys: Vec<KeyBuckets<A>>,
     /// The running total of every (key, window), `shapes.len()` per key:
     /// one array for all keys rather than one allocation each.
     running: Vec<A>,
+    /// How many keys hold a bucket: the most values a close reports per
+    /// window, so the snapshot's lists are allocated once at their size.
+    active: usize,
 }
 
 impl<A: Accumulator> Windows<A> {
@@ -225,6 +242,7 @@ impl<A: Accumulator> Windows<A> {
             horizon,
             keys: Vec::new(),
             running: Vec::new(),
+            active: 0,
         }
     }
 
@@ -236,23 +254,45 @@ impl<A: Accumulator> Windows<A> {
             self.running
                 .resize((key + 1) * self.shapes.len(), A::default());
         }
-        self.keys[key].bucket_mut(bucket)
+        let buckets = &mut self.keys[key];
+        if buckets.is_empty() {
+            self.active += 1;
+        }
+        buckets.bucket_mut(bucket)
+    }
+
+    /// How many keys hold a bucket: no close reports more values per window.
+    pub fn active_keys(&self) -> usize {
+        self.active
     }
 
     /// Slides every window to end at tick index `tick_index` (the tick at
     /// `tick_index × tick`), whose bucket `tick_index - 1` is now complete.
-    /// Calls `visit(key, shape position, totals)` for keys whose window holds data.
-    pub fn close(&mut self, tick_index: i64, mut visit: impl FnMut(u32, usize, &A)) {
-        // At least one window per key (every series reports one), so the
-        // `max` only keeps a window-less store from panicking.
-        let windows_per_key = self.shapes.len().max(1);
-        let running_per_key = self.running.chunks_exact_mut(windows_per_key);
-        for (key, (buckets, running)) in self.keys.iter_mut().zip(running_per_key).enumerate() {
+    /// Calls `visit(key, shape position, totals)` for each key of `keys`, in
+    /// that order, whose window holds data.
+    pub fn close(
+        &mut self,
+        tick_index: i64,
+        keys: impl IntoIterator<Item = u32>,
+        mut visit: impl FnMut(u32, usize, &A),
+    ) {
+        let windows_per_key = self.shapes.len();
+        if windows_per_key == 0 {
+            // Every series reports at least one window; nothing to slide.
+            return;
+        }
+        for key in keys {
+            let index = key as usize;
+            let Some(buckets) = self.keys.get_mut(index) else {
+                // Never given a bucket: nothing to slide.
+                continue;
+            };
             if buckets.is_empty() {
                 // Every bucket has left every window (or none came): the
                 // running totals are back to zero.
                 continue;
             }
+            let running = &mut self.running[index * windows_per_key..][..windows_per_key];
             for (position, shape) in self.shapes.iter().enumerate() {
                 let entering = tick_index - shape.offset - 1;
                 let leaving = entering - shape.length;
@@ -263,11 +303,14 @@ impl<A: Accumulator> Windows<A> {
                 if let Some(totals) = buckets.read(leaving) {
                     running.subtract(totals);
                 }
-                visit(key as u32, position, running);
+                visit(key, position, running);
             }
             // No later close reads a bucket this old (the oldest read is
             // `tick_index + 1 - horizon`).
             buckets.drop_through(tick_index - self.horizon);
+            if buckets.is_empty() {
+                self.active -= 1;
+            }
         }
     }
 }
@@ -282,7 +325,8 @@ mod tests {
 
     fn samples_at(windows: &mut Windows<RatioTotals>, tick_index: i64) -> Vec<(u32, usize, u64)> {
         let mut seen = Vec::new();
-        windows.close(tick_index, |key, position, totals| {
+        let keys = 0..windows.keys.len() as u32;
+        windows.close(tick_index, keys, |key, position, totals| {
             if totals.samples > 0 {
                 seen.push((key, position, totals.samples));
             }
@@ -304,6 +348,7 @@ mod tests {
             },
         ]);
         ratio(&mut windows, 0, 10, 1);
+        assert_eq!(windows.active_keys(), 1);
         assert_eq!(samples_at(&mut windows, 11), vec![(0, 0, 1)]);
         ratio(&mut windows, 0, 11, 2);
         assert_eq!(samples_at(&mut windows, 12), vec![(0, 0, 3)]);
@@ -334,6 +379,8 @@ mod tests {
         wide.add(-2);
         assert_eq!(wide.get(), i128::from(u64::MAX) - 1);
         assert_eq!(std::mem::size_of::<(i64, RatioTotals)>(), 32);
+        assert_eq!(std::mem::size_of::<KeyBuckets<RatioTotals>>(), 64);
+        assert_eq!(std::mem::size_of::<KeyBuckets<DistributionTotals>>(), 64);
     }
 
     #[test]
@@ -352,6 +399,7 @@ mod tests {
         assert_eq!(samples_at(&mut windows, 14), vec![(0, 0, 4)]);
         assert_eq!(samples_at(&mut windows, 15), vec![]);
         assert!(windows.keys[0].is_empty());
+        assert_eq!(windows.active_keys(), 0);
     }
 
     #[test]
