@@ -33,7 +33,8 @@ const MANIFEST_KEY: &str = "manifest";
 /// The layout of the manifest and of the state this build writes and reads.
 /// The engine's bytes (bincode) do not describe themselves, so any change
 /// to a saved type bumps this: an older checkpoint is refused, not misread.
-/// 3: breakers as run counters.
+/// 3: breakers as run counters, one name table per scope, sketches as
+/// sorted vectors, 64-byte key entries.
 pub const FORMAT: u32 = 3;
 const CHUNK_BYTES: usize = 900 * 1024;
 /// How long one checkpoint write may wait for acknowledgements; a broker
