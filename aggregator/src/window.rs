@@ -186,6 +186,16 @@ impl<A: Accumulator> KeyBuckets<A> {
         if *oldest >= bucket {
             return (*oldest == bucket).then_some(totals);
         }
+        // A key with data in every tick holds its buckets without gaps, so
+        // `bucket` sits `bucket - oldest` places in: the leaving bucket of a
+        // window shorter than the longest (a rule's window beside its
+        // baseline) is found without a search through days of buckets.
+        let dense = usize::try_from(bucket - oldest).ok();
+        if let Some((index, totals)) = dense.and_then(|position| older.get(position)) {
+            if *index == bucket {
+                return Some(totals);
+            }
+        }
         older
             .binary_search_by_key(&bucket, |(index, _)| *index)
             .ok()
