@@ -2,7 +2,8 @@
 //! closing (contract sections 3 and 4). Pure and synchronous: the caller
 //! feeds events and time, and receives one snapshot per closed tick.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 
 use foldhash::fast::RandomState;
 use tripgate_model::config::Pipeline;
@@ -38,13 +39,48 @@ pub struct Counters {
     pub ticks: u64,
 }
 
-/// Event ids remembered for at least `dedup_horizon` of event time.
+/// Event ids, each forgotten once the watermark is more than
+/// `dedup_horizon` past its `occurred_at`.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SeenIds {
-    /// Ids in place, not on the heap: no allocation per event (see `compact`).
-    ids: HashSet<CompactId, RandomState>,
-    /// Arrival order; pruned from the front once old enough.
-    order: VecDeque<(Nanos, CompactId)>,
+    /// Each id (in place, not on the heap: see `compact`) with its
+    /// `occurred_at`. An id older than `forget_before` counts as forgotten;
+    /// such ids are swept out in one pass over the table when it is full,
+    /// never one at a time: removing a day-old id would cost a cache miss
+    /// per event, a sweep reads the table in order.
+    ids: HashMap<CompactId, Nanos, RandomState>,
+    forget_before: Nanos,
+}
+
+impl SeenIds {
+    /// Remembers `id`; false if it is remembered already.
+    fn insert(&mut self, id: &str, occurred_at: Nanos) -> bool {
+        if self.ids.len() == self.ids.capacity() {
+            self.sweep();
+        }
+        match self.ids.entry(CompactId::new(id)) {
+            Entry::Occupied(mut held) => {
+                if *held.get() >= self.forget_before {
+                    return false;
+                }
+                held.insert(occurred_at);
+                true
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(occurred_at);
+                true
+            }
+        }
+    }
+
+    fn sweep(&mut self) {
+        let forget_before = self.forget_before;
+        self.ids
+            .retain(|_, occurred_at| *occurred_at >= forget_before);
+        // Room for as many again, so the next sweep waits for at least as
+        // many new ids as remain: each id is read by a few sweeps at most.
+        self.ids.reserve(self.ids.len());
+    }
 }
 
 /// The mutable state events act on; split from the engine's bookkeeping so
@@ -95,8 +131,8 @@ impl Aggregator {
             allowed_lateness: pipeline.allowed_lateness.nanos(),
             dedup_horizon: pipeline.dedup_horizon.nanos(),
             seen: SeenIds {
-                ids: HashSet::default(),
-                order: VecDeque::new(),
+                ids: HashMap::default(),
+                forget_before: Nanos::MIN,
             },
             pending: PendingEvents::default(),
             arrivals: 0,
@@ -137,13 +173,11 @@ impl Aggregator {
 
     /// Offers one validated event. Never closes ticks; call `advance` after.
     pub fn offer(&mut self, event: Event) -> Admission {
-        // One probe of the set both checks and remembers the id.
-        let id = CompactId::new(&event.event_id);
-        if !self.seen.ids.insert(id.clone()) {
+        // One probe of the table both checks and remembers the id.
+        if !self.seen.insert(&event.event_id, event.occurred_at) {
             self.state.counters.duplicate_ids += 1;
             return Admission::DuplicateId;
         }
-        self.seen.order.push_back((event.occurred_at, id));
         if self
             .watermark()
             .is_some_and(|watermark| event.occurred_at < watermark)
@@ -224,7 +258,7 @@ impl Aggregator {
         // Nothing below the watermark can still arrive, so what is held below it
         // can be applied now; ticks after it see the same state either way.
         self.release_before(watermark);
-        self.prune_seen_ids(watermark);
+        self.forget_old_ids(watermark);
     }
 
     fn close_tick(&mut self, tick: Nanos) -> TickSnapshot {
@@ -265,15 +299,9 @@ impl Aggregator {
         });
     }
 
-    fn prune_seen_ids(&mut self, watermark: Nanos) {
+    fn forget_old_ids(&mut self, watermark: Nanos) {
         let cutoff = watermark.saturating_sub(self.dedup_horizon);
-        while let Some((occurred_at, _)) = self.seen.order.front() {
-            if *occurred_at >= cutoff {
-                break;
-            }
-            let (_, id) = self.seen.order.pop_front().expect("front exists");
-            self.seen.ids.remove(id.as_bytes());
-        }
+        self.seen.forget_before = self.seen.forget_before.max(cutoff);
     }
 
     /// Orders and tickets currently known (for memory reporting).

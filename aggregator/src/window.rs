@@ -186,20 +186,20 @@ impl<A: Accumulator> KeyBuckets<A> {
         if *oldest >= bucket {
             return (*oldest == bucket).then_some(totals);
         }
-        // A key with data in every tick holds its buckets without gaps, so
-        // `bucket` sits `bucket - oldest` places in: the leaving bucket of a
-        // window shorter than the longest (a rule's window beside its
-        // baseline) is found without a search through days of buckets.
-        let dense = usize::try_from(bucket - oldest).ok();
-        if let Some((index, totals)) = dense.and_then(|position| older.get(position)) {
-            if *index == bucket {
-                return Some(totals);
-            }
+        let (last, _) = older.back()?;
+        if *last < bucket {
+            return None;
         }
-        older
-            .binary_search_by_key(&bucket, |(index, _)| *index)
-            .ok()
-            .map(|position| &older[position].1)
+        // The leaving bucket of a window shorter than the key's longest (a
+        // rule's window beside its baseline) sits in the middle of days of
+        // buckets. Where it would be if they were spread evenly is exact for
+        // a key with data in every tick and near for most others, so the
+        // search starts there instead of halving the whole queue.
+        let span = u128::try_from(*last - *oldest).ok()?;
+        let offset = u128::try_from(bucket - *oldest).ok()?;
+        let guess = offset * (older.len() as u128 - 1) / span.max(1);
+        let position = gallop(older, bucket, guess as usize)?;
+        Some(&older[position].1)
     }
 
     /// Drops every bucket at or before `cutoff`.
@@ -218,6 +218,56 @@ impl<A: Accumulator> KeyBuckets<A> {
             self.older = None;
         }
     }
+}
+
+/// The position of `bucket` in `older` (sorted, without repeats), searched
+/// outwards from `guess` in growing steps and then by halving the last step.
+fn gallop<A>(older: &VecDeque<(i64, A)>, bucket: i64, guess: usize) -> Option<usize> {
+    let at = |position: usize| older[position].0;
+    let guess = guess.min(older.len() - 1);
+    // The bracket [low, high) that must hold `bucket` if it is here.
+    let (low, high) = match at(guess).cmp(&bucket) {
+        std::cmp::Ordering::Equal => return Some(guess),
+        std::cmp::Ordering::Less => {
+            let mut step = 1;
+            let mut low = guess + 1;
+            loop {
+                let probe = guess + step;
+                if probe >= older.len() {
+                    break (low, older.len());
+                }
+                if at(probe) >= bucket {
+                    break (low, probe + 1);
+                }
+                low = probe + 1;
+                step *= 2;
+            }
+        }
+        std::cmp::Ordering::Greater => {
+            let mut step = 1;
+            let mut high = guess;
+            loop {
+                let Some(probe) = guess.checked_sub(step) else {
+                    break (0, high);
+                };
+                if at(probe) <= bucket {
+                    break (probe, high);
+                }
+                high = probe;
+                step *= 2;
+            }
+        }
+    };
+    let (mut low, mut high) = (low, high);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        match at(middle).cmp(&bucket) {
+            std::cmp::Ordering::Equal => return Some(middle),
+            std::cmp::Ordering::Less => low = middle + 1,
+            std::cmp::Ordering::Greater => high = middle,
+        }
+    }
+    None
 }
 
 /// All keys of one (KPI, scope) and the windows kept for them.
@@ -410,6 +460,38 @@ mod tests {
         assert_eq!(samples_at(&mut windows, 15), vec![]);
         assert!(windows.keys[0].is_empty());
         assert_eq!(windows.active_keys(), 0);
+    }
+
+    proptest::proptest! {
+        /// The search from a guess finds what halving the whole queue finds,
+        /// wherever the guess lands and whether or not the bucket is there.
+        #[test]
+        fn galloping_from_any_guess_agrees_with_binary_search(
+            present in proptest::collection::btree_set(0i64..400, 1..120),
+            bucket in -5i64..405,
+            guess in 0usize..200,
+        ) {
+            let older: VecDeque<(i64, ())> = present.iter().map(|b| (*b, ())).collect();
+            let expected = older.binary_search_by_key(&bucket, |(index, _)| *index).ok();
+            proptest::prop_assert_eq!(gallop(&older, bucket, guess), expected);
+        }
+
+        /// Reads through the interpolated guess give every bucket held, and
+        /// nothing for the gaps, on sparse and dense keys alike.
+        #[test]
+        fn reads_find_exactly_the_buckets_held(
+            present in proptest::collection::btree_set(0i64..300, 1..100),
+        ) {
+            let mut key = KeyBuckets::<RatioTotals>::new();
+            for bucket in &present {
+                key.bucket_mut(*bucket).samples = *bucket as u64 + 1;
+            }
+            for bucket in -2i64..302 {
+                let read = key.read(bucket).map(|totals| totals.samples);
+                let expected = present.contains(&bucket).then(|| bucket as u64 + 1);
+                proptest::prop_assert_eq!(read, expected, "bucket {}", bucket);
+            }
+        }
     }
 
     #[test]
