@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::time::Nanos;
 
 /// Ids and dimension values as events carry them: held inline up to 24
-/// bytes (every id and name producers use in practice), so decoding an
-/// event allocates nothing for them; longer ones go to the heap.
+/// bytes (order numbers, SKUs, warehouse and channel names), so decoding
+/// such an event allocates nothing for them; longer ones (a UUID) go to
+/// the heap.
 pub type Text = compact_str::CompactString;
 
 /// Money in pico-units (10⁻¹²), so sums are exact integers whatever the
