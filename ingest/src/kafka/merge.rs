@@ -1,7 +1,7 @@
 //! Timestamp synchronisation across partitions (Kafka Streams' rule): the
 //! next record handed on is the buffered head with the smallest timestamp,
 //! and only once every partition either has a buffered head or is known to
-//! be caught up and has been empty for `idle`.
+//! be caught up and has received nothing for `idle`.
 //!
 //! Why: joins and windows need event-time order, and Kafka orders nothing
 //! across partitions. Producers that set the message timestamp to the
@@ -29,6 +29,13 @@ struct Lane<R> {
     end_offset: i64,
     /// When the buffer last became empty.
     empty_since: Instant,
+    /// When the last record arrived (or tracking began): a caught-up lane
+    /// holds the merge until it has been quiet for `idle`. Counting from the
+    /// arrival rather than from when the buffer emptied matters at the end
+    /// of a backlog: partitions run out one after another, each long after
+    /// its last record arrived, and would otherwise each hold the others
+    /// for `idle` in turn.
+    last_arrival: Instant,
 }
 
 /// Partitions whose records exist but have not arrived hold the merge, so
@@ -66,6 +73,7 @@ impl<R> Merge<R> {
                 next_offset,
                 end_offset,
                 empty_since: now,
+                last_arrival: now,
             },
         );
     }
@@ -78,10 +86,11 @@ impl<R> Merge<R> {
     }
 
     /// Buffers a record; records of one partition arrive in offset order.
-    pub fn push(&mut self, id: PartitionId, offset: i64, timestamp: i64, record: R) {
+    pub fn push(&mut self, id: PartitionId, offset: i64, timestamp: i64, record: R, now: Instant) {
         let Some(lane) = self.lanes.get_mut(&id) else {
             return;
         };
+        lane.last_arrival = now;
         lane.next_offset = offset + 1;
         lane.end_offset = lane.end_offset.max(offset + 1);
         lane.buffer.push_back((timestamp, record));
@@ -110,11 +119,11 @@ impl<R> Merge<R> {
                     }
                 }
                 None => {
-                    let waited = now.saturating_duration_since(lane.empty_since);
                     let caught_up = lane.next_offset >= lane.end_offset;
-                    if caught_up && waited < self.idle {
+                    if caught_up && now.saturating_duration_since(lane.last_arrival) < self.idle {
                         return None;
                     }
+                    let waited = now.saturating_duration_since(lane.empty_since);
                     if !caught_up && waited < STALL_LIMIT {
                         return None;
                     }
@@ -160,19 +169,47 @@ mod tests {
         for lane in [id(0, 0), id(0, 1), id(1, 0)] {
             merge.add_partition(lane, 0, 2, start);
         }
-        merge.push(id(0, 0), 0, 10, "a10");
-        merge.push(id(0, 0), 1, 30, "a30");
-        merge.push(id(0, 1), 0, 20, "b20");
-        merge.push(id(0, 1), 1, 30, "b30");
-        merge.push(id(1, 0), 0, 5, "c5");
-        merge.push(id(1, 0), 1, 30, "c30");
+        merge.push(id(0, 0), 0, 10, "a10", start);
+        merge.push(id(0, 0), 1, 30, "a30", start);
+        merge.push(id(0, 1), 0, 20, "b20", start);
+        merge.push(id(0, 1), 1, 30, "b30", start);
+        merge.push(id(1, 0), 0, 5, "c5", start);
+        merge.push(id(1, 0), 1, 30, "c30", start);
         let order: Vec<&str> = std::iter::from_fn(|| merge.pop(start).map(|(_, r)| r)).collect();
         assert_eq!(order, ["c5", "a10", "b20", "a30"]);
-        // Partition (0, 0) is drained and caught up: the others wait `idle` for it.
+        // Partition (0, 0) is drained and caught up: the others wait until
+        // it has been quiet for `idle`.
         let later = start + IDLE;
+        assert_eq!(merge.pop(later - Duration::from_millis(1)), None);
         assert_eq!(merge.pop(later).map(|(_, r)| r), Some("b30"));
-        assert_eq!(merge.pop(later), None);
-        assert_eq!(merge.pop(later + IDLE).map(|(_, r)| r), Some("c30"));
+        // (0, 1) is drained too, but its last record came `idle` ago.
+        assert_eq!(merge.pop(later).map(|(_, r)| r), Some("c30"));
+    }
+
+    #[test]
+    fn partitions_running_out_after_a_backlog_hold_the_merge_only_for_fresh_records() {
+        let start = Instant::now();
+        let mut merge = Merge::new(IDLE);
+        for lane in [id(0, 0), id(0, 1)] {
+            merge.add_partition(lane, 0, 2, start);
+        }
+        // The whole backlog arrived at the start and sat in the buffers.
+        merge.push(id(0, 0), 0, 10, "a10", start);
+        merge.push(id(0, 0), 1, 20, "a20", start);
+        merge.push(id(0, 1), 0, 15, "b15", start);
+        merge.push(id(0, 1), 1, 40, "b40", start);
+        let much_later = start + 10 * IDLE;
+        let order: Vec<&str> =
+            std::iter::from_fn(|| merge.pop(much_later).map(|(_, r)| r)).collect();
+        assert_eq!(order, ["a10", "b15", "a20", "b40"]);
+        // A record that arrives now restarts the lane's quiet period.
+        merge.observe_end(id(0, 0), 3);
+        merge.push(id(0, 0), 2, 50, "a50", much_later);
+        merge.observe_end(id(0, 1), 3);
+        merge.push(id(0, 1), 2, 60, "b60", much_later);
+        assert_eq!(merge.pop(much_later).map(|(_, r)| r), Some("a50"));
+        assert_eq!(merge.pop(much_later + IDLE / 2), None);
+        assert_eq!(merge.pop(much_later + IDLE).map(|(_, r)| r), Some("b60"));
     }
 
     #[test]
@@ -181,10 +218,10 @@ mod tests {
         let mut merge = Merge::new(IDLE);
         merge.add_partition(id(0, 0), 0, 1, start);
         merge.add_partition(id(0, 1), 0, 1, start);
-        merge.push(id(0, 0), 0, 10, "a");
+        merge.push(id(0, 0), 0, 10, "a", start);
         // Records exist in partition 1 but have not arrived: wait, however long.
         assert!(merge.pop(start + Duration::from_secs(60)).is_none());
-        merge.push(id(0, 1), 0, 5, "b");
+        merge.push(id(0, 1), 0, 5, "b", start);
         assert_eq!(merge.pop(start).map(|(_, r)| r), Some("b"));
     }
 
@@ -194,7 +231,7 @@ mod tests {
         let mut merge = Merge::new(IDLE);
         merge.add_partition(id(0, 0), 0, 1, start);
         merge.add_partition(id(2, 0), 7, 7, start);
-        merge.push(id(0, 0), 0, 10, "a");
+        merge.push(id(0, 0), 0, 10, "a", start);
         assert!(merge.pop(start + Duration::from_millis(100)).is_none());
         assert_eq!(merge.pop(start + IDLE).map(|(_, r)| r), Some("a"));
     }
@@ -205,7 +242,7 @@ mod tests {
         let mut merge = Merge::new(IDLE);
         merge.add_partition(id(0, 0), 0, 1, start);
         merge.add_partition(id(0, 1), 3, 4, start);
-        merge.push(id(0, 0), 0, 10, "a");
+        merge.push(id(0, 0), 0, 10, "a", start);
         assert!(merge.pop(start + STALL_LIMIT / 2).is_none());
         assert_eq!(merge.pop(start + STALL_LIMIT).map(|(_, r)| r), Some("a"));
     }

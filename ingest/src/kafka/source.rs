@@ -206,11 +206,15 @@ impl Poller {
             // What the client has fetched already comes without waiting, up
             // to a batch at a time, before the merge is asked for one.
             let mut wait = Duration::from_millis(timeout);
+            // The records of one round arrive within microseconds of each
+            // other: one clock read serves them all.
+            let mut arrived: Option<Instant> = None;
             for _ in 0..self.batch_size {
                 match consumer.poll(wait) {
                     Some(Ok(message)) => {
                         self.health.mark_reachable();
-                        self.buffer(&message);
+                        let at = *arrived.get_or_insert_with(Instant::now);
+                        self.buffer(&message, at);
                     }
                     Some(Err(error)) => {
                         let quiet =
@@ -252,7 +256,7 @@ impl Poller {
         }
     }
 
-    fn buffer(&mut self, message: &rdkafka::message::BorrowedMessage<'_>) {
+    fn buffer(&mut self, message: &rdkafka::message::BorrowedMessage<'_>, arrived: Instant) {
         let topic_index = self
             .topics
             .iter()
@@ -272,7 +276,8 @@ impl Poller {
             payload: message.payload().map(<[u8]>::to_vec),
         };
         let timestamp = record.timestamp_ms.unwrap_or(i64::MIN);
-        self.merge.push(id, message.offset(), timestamp, record);
+        self.merge
+            .push(id, message.offset(), timestamp, record, arrived);
         if self.merge.buffered(id) >= self.max_buffered && !self.paused.contains(&id) {
             self.set_paused(id, true);
         }

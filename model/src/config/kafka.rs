@@ -26,9 +26,9 @@ pub struct KafkaConfig {
     /// How long SIGTERM may take: stop polling, deliver notifications,
     /// write the final checkpoint, commit.
     pub shutdown_deadline: Span,
-    /// How long a caught-up partition with nothing buffered may hold back
-    /// the others before the merge goes on without it (Kafka Streams'
-    /// `max.task.idle.ms`).
+    /// How long after its last record a caught-up partition with nothing
+    /// buffered may hold back the others before the merge goes on without
+    /// it (Kafka Streams' `max.task.idle.ms`).
     pub partition_idle: Span,
     /// Partitions of input topics `tripgate produce` creates when missing.
     pub partitions: i32,
