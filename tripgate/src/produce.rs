@@ -16,11 +16,12 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use bstr::io::BufReadExt;
 use tripgate_ingest::kafka::{ensure_topics, AckedProducer, ClientHealth, Outgoing, TopicSpec};
 use tripgate_model::config::{Config, KafkaConfig};
 
@@ -127,7 +128,7 @@ pub fn run(events: &Path, config: &Config) -> anyhow::Result<Produced> {
                 .with_context(|| format!("cannot open events file {}", events.display()))?,
         )
     };
-    let mut reader = BufReader::with_capacity(1 << 20, input);
+    let reader = BufReader::with_capacity(1 << 20, input);
     let mut producer = AckedProducer::new(kafka, health, "produce", Duration::from_millis(20))?;
     let names = kafka.topics.all();
     let mut produced = Produced::default();
@@ -135,17 +136,10 @@ pub fn run(events: &Path, config: &Config) -> anyhow::Result<Produced> {
     let mut last_timestamp = None;
     let max_event_bytes = config.pipeline.max_event_bytes;
     let max_future_skew_ms = config.pipeline.max_future_skew.nanos() / 1_000_000;
-    let mut line = Vec::with_capacity(4096);
-    loop {
-        line.clear();
-        if reader
-            .read_until(b'\n', &mut line)
-            .context("cannot read events")?
-            == 0
-        {
-            break;
-        }
-        let bytes = trim_line_end(&line);
+    // Lines without their `\n` or `\r\n`, as backtest reads them.
+    for line in reader.byte_lines() {
+        let line = line.context("cannot read events")?;
+        let bytes = line.as_slice();
         // Blank lines are not events in JSON Lines (backtest skips them too).
         if bytes.is_empty() {
             continue;
@@ -185,10 +179,4 @@ fn await_ack(producer: &AckedProducer, id: usize) -> anyhow::Result<()> {
         Some(Err(error)) => bail!("a message was not written: {error}"),
         None => bail!("a message was not acknowledged within {ACK_TIMEOUT:?}"),
     }
-}
-
-/// Strips the line terminator (`\n` or `\r\n`).
-fn trim_line_end(line: &[u8]) -> &[u8] {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    line.strip_suffix(b"\r").unwrap_or(line)
 }
