@@ -74,11 +74,12 @@ fn operator_changes_survive_a_crash_and_reloads_apply_or_are_rejected() {
     let mut child = scenario.start(&out, port, &[]);
     scenario.wait_caught_up(&mut child, &out, &expected);
 
-    // Live mode exports the contract's breaker and KPI series.
-    let (_, metrics) = http_get(port, "/metrics").unwrap();
-    assert!(
-        metrics.contains("tripgate_breaker_band{key=\"all\",rule=\"support\",scope=\"global\"}"),
-        "{metrics}"
+    // Live mode exports the contract's breaker and KPI series: at once
+    // when input goes idle, at most once a second while it flows, so the
+    // output file can be complete a moment before they are.
+    let metrics = wait_for_series(
+        port,
+        "tripgate_breaker_band{key=\"all\",rule=\"support\",scope=\"global\"}",
     );
     assert!(metrics.contains("tripgate_kpi{"), "{metrics}");
     // Authentication first: no token, a wrong one.
