@@ -10,7 +10,7 @@
 //! was fetched first, and a replay from the same offsets takes exactly the
 //! same path. Pure and clock-injected, so it is tested without a broker.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// A partition of one of the input topics; the topic index (the order of
@@ -45,16 +45,24 @@ struct Lane<R> {
 pub const STALL_LIMIT: Duration = Duration::from_secs(300);
 
 pub struct Merge<R> {
-    lanes: BTreeMap<PartitionId, Lane<R>>,
+    /// Sorted by partition id. A vector rather than a map: every record
+    /// handed on reads each lane's head, and a few dozen lanes side by side
+    /// are read faster than through a tree's nodes.
+    lanes: Vec<(PartitionId, Lane<R>)>,
     idle: Duration,
 }
 
 impl<R> Merge<R> {
     pub fn new(idle: Duration) -> Merge<R> {
         Merge {
-            lanes: BTreeMap::new(),
+            lanes: Vec::new(),
             idle,
         }
+    }
+
+    fn lane_mut(&mut self, id: PartitionId) -> Option<&mut Lane<R>> {
+        let index = self.lanes.binary_search_by_key(&id, |(id, _)| *id).ok()?;
+        Some(&mut self.lanes[index].1)
     }
 
     /// Starts tracking a partition read from `next_offset`, with records up
@@ -66,28 +74,29 @@ impl<R> Merge<R> {
         end_offset: i64,
         now: Instant,
     ) {
-        self.lanes.insert(
-            id,
-            Lane {
-                buffer: VecDeque::new(),
-                next_offset,
-                end_offset,
-                empty_since: now,
-                last_arrival: now,
-            },
-        );
+        let lane = Lane {
+            buffer: VecDeque::new(),
+            next_offset,
+            end_offset,
+            empty_since: now,
+            last_arrival: now,
+        };
+        match self.lanes.binary_search_by_key(&id, |(id, _)| *id) {
+            Ok(index) => self.lanes[index].1 = lane,
+            Err(index) => self.lanes.insert(index, (id, lane)),
+        }
     }
 
     /// Records that records below `end_offset` exist (a newer high watermark).
     pub fn observe_end(&mut self, id: PartitionId, end_offset: i64) {
-        if let Some(lane) = self.lanes.get_mut(&id) {
+        if let Some(lane) = self.lane_mut(id) {
             lane.end_offset = lane.end_offset.max(end_offset);
         }
     }
 
     /// Buffers a record; records of one partition arrive in offset order.
     pub fn push(&mut self, id: PartitionId, offset: i64, timestamp: i64, record: R, now: Instant) {
-        let Some(lane) = self.lanes.get_mut(&id) else {
+        let Some(lane) = self.lane_mut(id) else {
             return;
         };
         lane.last_arrival = now;
@@ -97,17 +106,21 @@ impl<R> Merge<R> {
     }
 
     pub fn buffered(&self, id: PartitionId) -> usize {
-        self.lanes.get(&id).map_or(0, |lane| lane.buffer.len())
+        self.lanes
+            .binary_search_by_key(&id, |(id, _)| *id)
+            .map_or(0, |index| self.lanes[index].1.buffer.len())
     }
 
     pub fn partitions(&self) -> impl Iterator<Item = PartitionId> + '_ {
-        self.lanes.keys().copied()
+        self.lanes.iter().map(|(id, _)| *id)
     }
 
     /// The next record in timestamp order, if the merge may decide now.
     pub fn pop(&mut self, now: Instant) -> Option<(PartitionId, R)> {
-        let mut best: Option<(i64, PartitionId)> = None;
-        for (id, lane) in &self.lanes {
+        // (timestamp, lane index); lanes are in id order, so the first of
+        // equal timestamps is the smallest id.
+        let mut best: Option<(i64, usize)> = None;
+        for (index, (id, lane)) in self.lanes.iter().enumerate() {
             match lane.buffer.front() {
                 Some((timestamp, _)) => {
                     let better = match best {
@@ -115,7 +128,7 @@ impl<R> Merge<R> {
                         None => true,
                     };
                     if better {
-                        best = Some((*timestamp, *id));
+                        best = Some((*timestamp, index));
                     }
                 }
                 None => {
@@ -139,8 +152,9 @@ impl<R> Merge<R> {
                 }
             }
         }
-        let (_, id) = best?;
-        let lane = self.lanes.get_mut(&id)?;
+        let (_, index) = best?;
+        let (id, lane) = &mut self.lanes[index];
+        let id = *id;
         let (_, record) = lane.buffer.pop_front()?;
         if lane.buffer.is_empty() {
             lane.empty_since = now;
@@ -166,7 +180,8 @@ mod tests {
     fn heads_are_taken_in_timestamp_order_ties_by_topic_then_partition() {
         let start = Instant::now();
         let mut merge = Merge::new(IDLE);
-        for lane in [id(0, 0), id(0, 1), id(1, 0)] {
+        // Added out of order: ties still go by topic, then partition.
+        for lane in [id(1, 0), id(0, 1), id(0, 0)] {
             merge.add_partition(lane, 0, 2, start);
         }
         merge.push(id(0, 0), 0, 10, "a10", start);
