@@ -85,11 +85,11 @@ impl Processor {
             let mut idle = false;
             match source.records.recv_timeout(Duration::from_millis(100)) {
                 Ok(batch) => {
-                    let count = batch.len() as u64;
-                    for record in batch {
-                        self.process(record)?;
+                    for record in &batch {
+                        self.process(record, &source.topics[record.topic_index])?;
                     }
-                    self.metrics.events.inc_by(count);
+                    self.metrics.events.inc_by(batch.len() as u64);
+                    source.recycle(batch);
                 }
                 Err(RecvTimeoutError::Timeout) => idle = true,
                 Err(RecvTimeoutError::Disconnected) => bail!("the kafka source stopped"),
@@ -220,17 +220,17 @@ impl Processor {
         }
     }
 
-    fn process(&mut self, record: SourceRecord) -> anyhow::Result<()> {
+    fn process(&mut self, record: &SourceRecord, topic: &str) -> anyhow::Result<()> {
         // Found in place: no key to build for the records of a known partition.
-        match self.offsets.iter_mut().find(|((topic, partition), _)| {
-            *partition == record.partition && **topic == *record.topic
-        }) {
+        match self
+            .offsets
+            .iter_mut()
+            .find(|((known, partition), _)| *partition == record.partition && known == topic)
+        {
             Some((_, next)) => *next = record.offset + 1,
             None => {
-                self.offsets.insert(
-                    (record.topic.to_string(), record.partition),
-                    record.offset + 1,
-                );
+                self.offsets
+                    .insert((topic.to_string(), record.partition), record.offset + 1);
             }
         }
         self.engine.stats.read += 1;
@@ -260,10 +260,10 @@ impl Processor {
             // Counted in the engine's totals, exported as tripgate_events_rejected_total.
             self.engine.reject(rejection.reason);
             let letter = DeadLetter {
-                key: record.key,
-                payload: record.payload,
+                key: record.key.clone(),
+                payload: record.payload.clone(),
                 rejection,
-                source_topic: record.topic.to_string(),
+                source_topic: topic.to_string(),
                 source_partition: record.partition,
                 source_offset: record.offset,
             };
