@@ -85,8 +85,12 @@ impl Processor {
             let mut idle = false;
             match source.records.recv_timeout(Duration::from_millis(100)) {
                 Ok(batch) => {
+                    // One clock read per batch: its records arrived together.
+                    let future_limit = wall_clock_nanos()
+                        .saturating_add(self.config.pipeline.max_future_skew.nanos());
                     for record in &batch {
-                        self.process(record, &source.topics[record.topic_index])?;
+                        let topic = &source.topics[record.topic_index];
+                        self.process(record, topic, future_limit)?;
                     }
                     self.metrics.events.inc_by(batch.len() as u64);
                     source.recycle(batch);
@@ -220,7 +224,14 @@ impl Processor {
         }
     }
 
-    fn process(&mut self, record: &SourceRecord, topic: &str) -> anyhow::Result<()> {
+    /// `future_limit`: the latest `occurred_at` accepted (the wall clock
+    /// plus `max_future_skew`).
+    fn process(
+        &mut self,
+        record: &SourceRecord,
+        topic: &str,
+        future_limit: Nanos,
+    ) -> anyhow::Result<()> {
         // Found in place: no key to build for the records of a known partition.
         match self
             .offsets
@@ -238,9 +249,7 @@ impl Processor {
         let max_bytes = self.config.pipeline.max_event_bytes;
         let rejection = match tripgate_ingest::decode(bytes, max_bytes) {
             Ok(event) => {
-                let limit =
-                    wall_clock_nanos().saturating_add(self.config.pipeline.max_future_skew.nanos());
-                if event.occurred_at > limit {
+                if event.occurred_at > future_limit {
                     Some(Rejection::new(
                         RejectReason::FutureTimestamp,
                         format!(
