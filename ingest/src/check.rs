@@ -96,6 +96,22 @@ pub(crate) fn id(path: Path, value: Option<&Value<'_>>) -> Result<Text, Rejectio
     }
 }
 
+/// [`id`] for a value whose bytes the scanner already found all in the id
+/// alphabet (`id_bytes`): only the length is left to check. Anything else
+/// gets the full check, which words the rejection.
+pub(crate) fn scanned_id(
+    path: Path,
+    value: Option<&Value<'_>>,
+    id_bytes: bool,
+) -> Result<Text, Rejection> {
+    match value {
+        Some(Value::String(text)) if id_bytes && (1..=MAX_ID_LENGTH).contains(&text.len()) => {
+            Ok(Text::new(text))
+        }
+        _ => id(path, value),
+    }
+}
+
 fn is_id(text: &str) -> bool {
     // Every allowed character is ASCII, so bytes and characters coincide.
     (1..=MAX_ID_LENGTH).contains(&text.len())
@@ -103,7 +119,7 @@ fn is_id(text: &str) -> bool {
 }
 
 /// Which bytes an id may hold: a table lookup per byte instead of five tests.
-static ID_BYTES: [bool; 256] = {
+pub(crate) static ID_BYTES: [bool; 256] = {
     let mut allowed = [false; 256];
     let mut byte = 0;
     while byte < 256 {

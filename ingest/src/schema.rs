@@ -2,7 +2,7 @@
 //! are checked (section 9, "Rejection order"): `type`, then presence of every
 //! required field, then validity in the order of the contract's table.
 
-use tripgate_model::{Event, EventBody, Line, RejectReason, Rejection, Text};
+use tripgate_model::{Event, EventBody, Line, Nanos, RejectReason, Rejection, Text};
 
 use crate::check::{self, Path};
 use crate::json::Value;
@@ -139,6 +139,12 @@ pub(crate) trait Fields<'de> {
         check::id(Path::Field(EVENT_FIELDS[slot]), self.get(slot))
     }
 
+    /// The fields of `fast::typed` override this and `id` with what their
+    /// read already found out.
+    fn timestamp(&self, slot: usize) -> Result<Nanos, Rejection> {
+        self.field(slot, check::timestamp)
+    }
+
     fn field<T>(
         &self,
         slot: usize,
@@ -205,14 +211,14 @@ pub(crate) fn event_from_fields<'de>(fields: &mut impl Fields<'de>) -> Result<Ev
     // the order they are written, so each literal below lists its fields in
     // the contract's order and the first failure is the one reported.
     let event_id = fields.id(EVENT_ID)?;
-    let occurred_at = fields.field(OCCURRED_AT, check::timestamp)?;
+    let occurred_at = fields.timestamp(OCCURRED_AT)?;
     let body = match event_type {
         EventType::OrderPlaced => EventBody::OrderPlaced {
             order_id: fields.id(ORDER_ID)?,
             channel: fields.id(CHANNEL)?,
             region: fields.id(REGION)?,
             warehouse: fields.id(WAREHOUSE)?,
-            promised_by: fields.field(PROMISED_BY, check::timestamp)?,
+            promised_by: fields.timestamp(PROMISED_BY)?,
             lines: fields.lines()?,
         },
         EventType::OrderCancelled => EventBody::OrderCancelled {

@@ -3,6 +3,10 @@
 
 use std::borrow::Cow;
 
+use tripgate_model::Nanos;
+
+use super::timestamp::leading_timestamp;
+use crate::check::ID_BYTES;
 use crate::json::Value;
 
 /// serde_json stops at 128 levels; bailing out well before keeps this
@@ -233,6 +237,63 @@ impl<'de> Cursor<'de> {
         self.close_string(start, end)
     }
 
+    /// A value where an id belongs: as [`Cursor::scalar`], and whether it is
+    /// a string of id bytes only (see [`Cursor::id_body`]).
+    #[inline]
+    pub(super) fn id_scalar(&mut self) -> Option<(Value<'de>, bool)> {
+        if self.peek()? != b'"' {
+            return self.scalar().map(|value| (value, false));
+        }
+        self.position += 1;
+        let (text, id_bytes) = self.id_body()?;
+        Some((Value::String(Cow::Borrowed(text)), id_bytes))
+    }
+
+    /// A value where a timestamp belongs: as [`Cursor::scalar`], and the
+    /// timestamp if the value is a string of it in the usual spelling
+    /// (`fast::timestamp`). That string is read as a timestamp right away:
+    /// its characters need no escape, so the quote after it ends it,
+    /// without a scan for the end first.
+    #[inline]
+    pub(super) fn timestamp_scalar(&mut self) -> Option<(Value<'de>, Option<Nanos>)> {
+        let bytes = self.text.as_bytes();
+        if self.peek() == Some(b'"') {
+            let start = self.position + 1;
+            if let Some((nanos, length)) = leading_timestamp(&bytes[start..]) {
+                let end = start + length;
+                if bytes.get(end) == Some(&b'"') {
+                    let text = self.close_string(start, end)?;
+                    return Some((Value::String(Cow::Borrowed(text)), Some(nanos)));
+                }
+            }
+        }
+        self.scalar().map(|value| (value, None))
+    }
+
+    /// The rest of a string expected to be an id, and whether every byte of
+    /// it is in the id alphabet. One scan finds both: it stops at the first
+    /// byte outside the alphabet, which for a valid id is the closing quote
+    /// (quotes, backslashes and control bytes are all outside). Anything
+    /// else is read again by [`Cursor::string_body`], and not vouched for.
+    /// A byte at a time: ids are short, and a table lookup per byte costs
+    /// less than testing eight-byte words for five ranges.
+    #[inline]
+    fn id_body(&mut self) -> Option<(&'de str, bool)> {
+        let bytes = self.text.as_bytes();
+        let start = self.position;
+        let mut end = start;
+        while bytes
+            .get(end)
+            .is_some_and(|&byte| ID_BYTES[usize::from(byte)])
+        {
+            end += 1;
+        }
+        if bytes.get(end) == Some(&b'"') {
+            return self.close_string(start, end).map(|text| (text, true));
+        }
+        self.string_body().map(|text| (text, false))
+    }
+
     /// Ends the string at `end` if the byte there is its closing quote.
     #[inline]
     fn close_string(&mut self, start: usize, end: usize) -> Option<&'de str> {
@@ -299,15 +360,18 @@ impl<'de> Cursor<'de> {
             }
         }
         self.position = end;
-        let token = &self.text[start..end];
+        // Sliced only where the general parsers need it: the usual number
+        // never pays for the slice's checks.
+        let text = self.text;
+        let token = || &text[start..end];
         if end == integer_end {
             // Up to 18 digits cannot overflow either type.
             return match (negative, whole_digits <= 18) {
                 (false, true) => Some(Value::Unsigned(mantissa)),
                 (true, true) if mantissa == 0 => None,
                 (true, true) => Some(Value::Negative(-(mantissa as i64))),
-                (false, false) => token.parse::<u64>().ok().map(Value::Unsigned),
-                (true, false) => match token.parse::<i64>() {
+                (false, false) => token().parse::<u64>().ok().map(Value::Unsigned),
+                (true, false) => match token().parse::<i64>() {
                     Ok(0) | Err(_) => None,
                     Ok(value) => Some(Value::Negative(value)),
                 },
@@ -322,7 +386,7 @@ impl<'de> Cursor<'de> {
         }
         // Rust's parser and serde_json's float_roundtrip both round
         // correctly, so they agree on every finite result.
-        let value: f64 = token.parse().ok()?;
+        let value: f64 = token().parse().ok()?;
         value.is_finite().then_some(Value::Float(value))
     }
 

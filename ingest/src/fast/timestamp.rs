@@ -8,24 +8,17 @@ use tripgate_model::Nanos;
 /// more than 9 fractional digits, a leap second) and dates outside
 /// 1900-2199 return `None`, and the caller asks chrono.
 pub(crate) fn timestamp(text: &str) -> Option<Nanos> {
-    let bytes = text.as_bytes();
+    let (nanos, length) = leading_timestamp(text.as_bytes())?;
+    (length == text.len()).then_some(nanos)
+}
+
+/// The timestamp `bytes` start with, in the spelling [`timestamp`] reads,
+/// and how many bytes it takes: a string can be read as a timestamp
+/// before its end is found.
+pub(super) fn leading_timestamp(bytes: &[u8]) -> Option<(Nanos, usize)> {
     // The fixed part as an array: every index below is known in bounds.
     let head: &[u8; 19] = bytes.get(..19)?.try_into().ok()?;
-    if bytes.len() < 20
-        || head[4] != b'-'
-        || head[7] != b'-'
-        || head[10] != b'T'
-        || head[13] != b':'
-        || head[16] != b':'
-    {
-        return None;
-    }
-    const DIGITS: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
-    // One test of all fourteen, without an early exit, so it unrolls.
-    let not_digits = DIGITS
-        .iter()
-        .fold(false, |bad, &at| bad | !head[at].is_ascii_digit());
-    if not_digits {
+    if bytes.len() < 20 || !fixed_part_is_well_formed(head) {
         return None;
     }
     let digit = |at: usize| i64::from(head[at] - b'0');
@@ -36,17 +29,6 @@ pub(crate) fn timestamp(text: &str) -> Option<Nanos> {
     let hour = pair(11);
     let minute = pair(14);
     let second = pair(17);
-    let number = |from: usize, to: usize| -> Option<i64> {
-        let mut total = 0;
-        for &byte in &bytes[from..to] {
-            let digit = byte.wrapping_sub(b'0');
-            if digit > 9 {
-                return None;
-            }
-            total = total * 10 + i64::from(digit);
-        }
-        Some(total)
-    };
     if !(1900..2200).contains(&year)
         || !(1..=12).contains(&month)
         || day < 1
@@ -57,51 +39,118 @@ pub(crate) fn timestamp(text: &str) -> Option<Nanos> {
     {
         return None;
     }
-    let mut position = 19;
-    let mut fraction_nanos = 0;
-    if bytes[position] == b'.' {
-        let digits = bytes[position + 1..]
-            .iter()
-            .take_while(|byte| byte.is_ascii_digit())
-            .count();
-        if !(1..=9).contains(&digits) {
-            return None;
-        }
-        const SCALE: [i64; 10] = [
-            1_000_000_000,
-            100_000_000,
-            10_000_000,
-            1_000_000,
-            100_000,
-            10_000,
-            1_000,
-            100,
-            10,
-            1,
-        ];
-        fraction_nanos = number(position + 1, position + 1 + digits)? * SCALE[digits];
-        position += 1 + digits;
-    }
-    let offset_seconds = match &bytes[position..] {
-        [b'Z'] => 0,
-        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
-            let hours = number(position + 1, position + 3)?;
-            let minutes = number(position + 4, position + 6)?;
-            if hours > 23 || minutes > 59 {
-                return None;
-            }
-            let seconds = hours * 3600 + minutes * 60;
-            if *sign == b'-' {
-                -seconds
-            } else {
-                seconds
-            }
-        }
-        _ => return None,
-    };
+    let (fraction_nanos, offset) = fraction(&bytes[19..])?;
+    let (offset_seconds, offset_length) = offset_seconds(offset)?;
     let days = days_from_civil(year, month, day);
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
-    Some(seconds * NANOS_PER_SECOND + fraction_nanos)
+    let length = bytes.len() - offset.len() + offset_length;
+    Some((seconds * NANOS_PER_SECOND + fraction_nanos, length))
+}
+
+/// Whether `head` reads `DDDD-DD-DDTDD:DD:DD` (D a digit), tested eight
+/// bytes at a time without a branch per byte: three words, overlapping by
+/// five bytes, each against its template.
+fn fixed_part_is_well_formed(head: &[u8; 19]) -> bool {
+    const DATE: Template = Template::new(b"0000-00-");
+    const DAY_AND_HOUR: Template = Template::new(b"00T00:00");
+    const TIME: Template = Template::new(b"00:00:00");
+    let word = |at: usize| u64::from_le_bytes(head[at..at + 8].try_into().expect("8 bytes"));
+    DATE.matches(word(0)) & DAY_AND_HOUR.matches(word(8)) & TIME.matches(word(11))
+}
+
+/// Eight bytes a word must hold, `0` standing for any digit.
+struct Template {
+    /// 0xff on the digits.
+    digits: u64,
+    /// The other bytes, zero on the digits.
+    separators: u64,
+}
+
+impl Template {
+    const fn new(template: &[u8; 8]) -> Template {
+        let mut digits = 0;
+        let mut separators = 0;
+        let mut index = 0;
+        while index < 8 {
+            if template[index] == b'0' {
+                digits |= 0xff << (8 * index);
+            } else {
+                separators |= (template[index] as u64) << (8 * index);
+            }
+            index += 1;
+        }
+        Template { digits, separators }
+    }
+
+    /// A digit is a byte whose high nibble is 3 and stays 3 when 6 is
+    /// added. Adding 6 carries into the next byte only from bytes 0xfa and
+    /// up, which fail the nibble test themselves, so a carry never hides a
+    /// bad byte.
+    #[inline]
+    fn matches(&self, word: u64) -> bool {
+        let nibbles = 0xf0f0_f0f0_f0f0_f0f0 & self.digits;
+        let threes = 0x3030_3030_3030_3030 & self.digits;
+        ((word & !self.digits) == self.separators)
+            & ((word & nibbles) == threes)
+            & ((word.wrapping_add(0x0606_0606_0606_0606) & nibbles) == threes)
+    }
+}
+
+/// After the seconds: the nanoseconds of an optional `.` and 1 to 9
+/// digits, and the offset that follows them.
+fn fraction(rest: &[u8]) -> Option<(i64, &[u8])> {
+    let [b'.', digits @ ..] = rest else {
+        return Some((0, rest));
+    };
+    const SCALE: [i64; 10] = [
+        1_000_000_000,
+        100_000_000,
+        10_000_000,
+        1_000_000,
+        100_000,
+        10_000,
+        1_000,
+        100,
+        10,
+        1,
+    ];
+    let mut value = 0;
+    let mut count = 0;
+    for &byte in digits {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        value = value * 10 + i64::from(digit);
+        count += 1;
+        // More than 9 digits is the exotic spelling left to chrono.
+        if count > 9 {
+            return None;
+        }
+    }
+    if count == 0 {
+        return None;
+    }
+    Some((value * SCALE[count], &digits[count..]))
+}
+
+/// The `Z` or `±HH:MM` `offset` starts with, in seconds east of UTC, and
+/// its length.
+fn offset_seconds(offset: &[u8]) -> Option<(i64, usize)> {
+    let [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2, ..] = offset else {
+        return (offset.first() == Some(&b'Z')).then_some((0, 1));
+    };
+    let two_digits = |tens: u8, ones: u8| {
+        let (tens, ones) = (tens.wrapping_sub(b'0'), ones.wrapping_sub(b'0'));
+        (tens <= 9 && ones <= 9).then(|| i64::from(tens) * 10 + i64::from(ones))
+    };
+    let hours = two_digits(*h1, *h2)?;
+    let minutes = two_digits(*m1, *m2)?;
+    if hours > 23 || minutes > 59 {
+        return None;
+    }
+    let seconds = hours * 3600 + minutes * 60;
+    Some((if *sign == b'-' { -seconds } else { seconds }, 6))
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {
@@ -113,16 +162,19 @@ fn days_in_month(year: i64, month: i64) -> i64 {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`).
+/// Days since 1970-01-01 of a Gregorian date from the year 1900 on (Howard
+/// Hinnant's `days_from_civil`). Unsigned: with no year before 0, its
+/// divisions need none of the fix-ups signed ones round with.
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
+    debug_assert!(year >= 1900 && (1..=12).contains(&month) && day >= 1);
+    let year = (if month <= 2 { year - 1 } else { year }) as u64;
+    let (month, day) = (month as u64, day as u64);
+    let era = year / 400;
+    let year_of_era = year % 400;
     let month_from_march = (month + 9) % 12;
     let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    (era * 146_097 + day_of_era) as i64 - 719_468
 }
 
 #[cfg(test)]

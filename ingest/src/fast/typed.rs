@@ -5,13 +5,15 @@
 //! own `Vec<Line>`. So a valid event costs the allocations of its strings
 //! and nothing else, where the value tree costs one per object besides.
 //! The checks are `schema`'s own (through [`Fields`]) and `check`'s; what
-//! this tier adds is only where the values are kept. A line that fails a
-//! check, like anything else unusual, returns `None`: the tree parser then
-//! reports the first failure in the contract's order.
+//! this tier adds is where the values are kept, and two reads that spare a
+//! check its second pass over the bytes: ids scanned against the id
+//! alphabet while their end is found, and timestamps parsed in place. A
+//! line that fails a check, like anything else unusual, returns `None`: the
+//! tree parser then reports the first failure in the contract's order.
 
 use std::mem::ManuallyDrop;
 
-use tripgate_model::{Event, Line, Rejection};
+use tripgate_model::{Event, Line, Nanos, Rejection, Text};
 
 use super::cursor::{event_slot, line_slot, Cursor, Literal, UnknownKeys};
 use crate::check::{self, Path};
@@ -43,6 +45,14 @@ pub(super) fn decode(text: &str) -> Option<Result<Event, Rejection>> {
                     expected = slot + 1;
                     if slot == slot::LINES {
                         fields.lines = Some(lines(&mut cursor)?);
+                    } else if let Some(index) = timestamp_index(slot) {
+                        let (value, nanos) = cursor.timestamp_scalar()?;
+                        fields.values[slot].get_or_insert(value);
+                        fields.timestamps[index] = nanos;
+                    } else if ID_SLOTS & (1 << slot) != 0 {
+                        let (value, id_bytes) = cursor.id_scalar()?;
+                        fields.values[slot].get_or_insert(value);
+                        fields.id_bytes |= u32::from(id_bytes) << slot;
                     } else {
                         // Empty (the bit above): nothing to drop.
                         fields.values[slot].get_or_insert(cursor.scalar()?);
@@ -65,6 +75,23 @@ pub(super) fn decode(text: &str) -> Option<Result<Event, Rejection>> {
     Some(schema::event_from_fields(&mut fields))
 }
 
+/// The slots of the top-level fields that hold ids, read with the scan that
+/// also vouches for their bytes. Only a hint: an id read otherwise gets the
+/// full check.
+const ID_SLOTS: u32 = {
+    use slot::*;
+    let ids = [
+        EVENT_ID, ORDER_ID, CHANNEL, REGION, WAREHOUSE, CARRIER, SKU, REASON, TICKET_ID, CATEGORY,
+    ];
+    let mut bits = 0;
+    let mut index = 0;
+    while index < ids.len() {
+        bits |= 1 << ids[index];
+        index += 1;
+    }
+    bits
+};
+
 /// `EVENT_FIELDS` as keys are written, quotes and colon included.
 const QUOTED_EVENT_FIELDS: [Literal; EVENT_FIELDS.len()] = [
     Literal::new(b"\"event_id\":"),
@@ -85,6 +112,9 @@ const QUOTED_EVENT_FIELDS: [Literal; EVENT_FIELDS.len()] = [
     Literal::new(b"\"category\":"),
     Literal::new(b"\"priority\":"),
 ];
+
+/// The position of `sku` in `LINE_FIELDS`, the one id of a line.
+const LINE_SKU: usize = 0;
 
 /// `LINE_FIELDS` as keys are written.
 const QUOTED_LINE_FIELDS: [Literal; LINE_FIELDS.len()] = [
@@ -121,7 +151,22 @@ struct Slots<'de> {
     /// which own nothing, and walking 17 slots to find that out costs more
     /// than a check of a field.
     values: ManuallyDrop<[Option<Value<'de>>; EVENT_FIELDS.len()]>,
+    /// Bit `slot` set: the scan found the slot's string all id bytes, so
+    /// `id` checks only its length.
+    id_bytes: u32,
+    /// `occurred_at` and `promised_by` (see `timestamp_index`) as the scan
+    /// read them, so `timestamp` need not read them again.
+    timestamps: [Option<Nanos>; 2],
     lines: Option<Vec<Line>>,
+}
+
+/// Where `Slots` keeps the timestamp read from `slot`, if it holds one.
+fn timestamp_index(slot: usize) -> Option<usize> {
+    match slot {
+        slot::OCCURRED_AT => Some(0),
+        slot::PROMISED_BY => Some(1),
+        _ => None,
+    }
 }
 
 /// What `get` answers for `lines`, whose value only `lines()` reads: the
@@ -134,6 +179,18 @@ impl<'de> Fields<'de> for Slots<'de> {
             return self.lines.as_ref().map(|_| &LINES_PRESENT);
         }
         self.values[slot].as_ref()
+    }
+
+    fn id(&self, slot: usize) -> Result<Text, Rejection> {
+        let id_bytes = self.id_bytes & (1 << slot) != 0;
+        check::scanned_id(Path::Field(EVENT_FIELDS[slot]), self.get(slot), id_bytes)
+    }
+
+    fn timestamp(&self, slot: usize) -> Result<Nanos, Rejection> {
+        match timestamp_index(slot).and_then(|index| self.timestamps[index]) {
+            Some(nanos) => Ok(nanos),
+            None => self.field(slot, check::timestamp),
+        }
     }
 
     fn check_line_presence(&self) -> Result<(), Rejection> {
@@ -166,6 +223,7 @@ fn line(cursor: &mut Cursor<'_>, index: usize) -> Option<Line> {
     cursor.eat(b'{')?;
     // Scalars and borrowed strings only, as in `Slots`: nothing to drop.
     let mut values: ManuallyDrop<[Option<Value<'_>>; LINE_FIELDS.len()]> = Default::default();
+    let mut sku_id_bytes = false;
     let mut unknown = UnknownKeys::new();
     let mut expected = 0;
     if !cursor.object_ends() {
@@ -177,7 +235,14 @@ fn line(cursor: &mut Cursor<'_>, index: usize) -> Option<Line> {
                     }
                     expected = slot + 1;
                     // The slot is empty (checked above): nothing to drop.
-                    values[slot].get_or_insert(cursor.scalar()?);
+                    let value = if slot == LINE_SKU {
+                        let (value, id_bytes) = cursor.id_scalar()?;
+                        sku_id_bytes = id_bytes;
+                        value
+                    } else {
+                        cursor.scalar()?
+                    };
+                    values[slot].get_or_insert(value);
                 }
                 Err(key) => {
                     unknown.insert(key)?;
@@ -192,7 +257,7 @@ fn line(cursor: &mut Cursor<'_>, index: usize) -> Option<Line> {
     let [sku, quantity, unit_price, unit_cost] = &*values;
     let at = |name| Path::LineField(index, name);
     Some(Line {
-        sku: check::id(at("sku"), sku.as_ref()).ok()?,
+        sku: check::scanned_id(at("sku"), sku.as_ref(), sku_id_bytes).ok()?,
         quantity: check::quantity(at("quantity"), quantity.as_ref()).ok()?,
         unit_price: check::money(at("unit_price"), unit_price.as_ref()).ok()?,
         unit_cost: check::money(at("unit_cost"), unit_cost.as_ref()).ok()?,
@@ -229,5 +294,6 @@ mod tests {
         for (quoted, name) in QUOTED_LINE_FIELDS.iter().zip(LINE_FIELDS) {
             assert_eq!(quoted.bytes(), format!("\"{name}\":").as_bytes());
         }
+        assert_eq!(LINE_FIELDS[LINE_SKU], "sku");
     }
 }
