@@ -381,3 +381,21 @@ fn refill(slot: &mut Option<Vec<u8>>, bytes: Option<&[u8]>) {
         None => *slot = None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::refill;
+
+    #[test]
+    fn a_refilled_buffer_holds_exactly_the_new_bytes() {
+        let mut slot = Some(b"a longer payload".to_vec());
+        refill(&mut slot, Some(b"short"));
+        assert_eq!(slot.as_deref(), Some(&b"short"[..]));
+        refill(&mut slot, Some(b""));
+        assert_eq!(slot.as_deref(), Some(&b""[..]));
+        refill(&mut slot, None);
+        assert_eq!(slot, None);
+        refill(&mut slot, Some(b"again"));
+        assert_eq!(slot.as_deref(), Some(&b"again"[..]));
+    }
+}
