@@ -6,35 +6,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::Nanos;
 
+mod money;
+
+pub use money::Money;
+
 /// Ids and dimension values as events carry them: held inline up to 24
 /// bytes (order numbers, SKUs, warehouse and channel names), so decoding
 /// such an event allocates nothing for them; longer ones (a UUID) go to
 /// the heap.
 pub type Text = compact_str::CompactString;
-
-/// Money in pico-units (10⁻¹²), so sums are exact integers whatever the
-/// arrival order (contract section 9 allows decimal or double; decimal makes
-/// two runs of tripgate agree to the last bit). Twelve decimals keep amounts
-/// far below a cent exact, and the largest order (1000 lines of 10⁶ units at
-/// 10⁹) still fits an i128 a billion times over.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-pub struct Money(pub i128);
-
-impl Money {
-    pub const SUBUNITS_PER_UNIT: i128 = 1_000_000_000_000;
-
-    /// Converts a validated amount (finite, 0 to 1e9) to pico-units.
-    pub fn from_f64(amount: f64) -> Money {
-        Money((amount * Money::SUBUNITS_PER_UNIT as f64).round() as i128)
-    }
-
-    /// Converts a whole number of units exactly.
-    pub fn from_units(units: u64) -> Money {
-        Money(i128::from(units) * Money::SUBUNITS_PER_UNIT)
-    }
-}
 
 /// A ticket's priority (a closed enum in the contract).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -4,10 +4,10 @@
 //! Two tiers, both answering only when sure and otherwise handing the
 //! document on:
 //!
-//! 1. [`decode`] (`typed`) reads the usual valid event straight into an
-//!    [`Event`]: no value tree, no allocation but the event's own strings.
-//!    Anything it does not expect (a bad line, a duplicate key, an escape)
-//!    returns `None`.
+//! 1. [`read`] (`typed`) reads the usual valid event into slots that
+//!    [`event`] turns straight into an [`Event`] or its rejection: no value
+//!    tree, no allocation but the event's own strings. Anything it does not
+//!    expect (a bad line, a duplicate key, an escape) returns `None`.
 //! 2. [`parse`] builds the same value tree as `json::parse` for any document
 //!    without escapes, repeats or unusual numbers, so `schema` can check it
 //!    and word its rejection.
@@ -29,20 +29,31 @@ use cursor::{event_slot, line_slot, Cursor, UnknownKeys};
 
 pub(crate) use timestamp::timestamp;
 
-/// The usual event, decoded and checked; `None` hands it to [`parse`].
-pub(crate) fn decode(text: &str) -> Option<Result<Event, Rejection>> {
-    let decoded = typed::decode(text);
+pub(crate) use typed::{read, Slots};
+
+/// The event [`read`] found in `text`, or the first rule it breaks as
+/// `schema` words it. Debug builds (and so every test) check the answer
+/// against the tree parser's; release builds return the call's result as
+/// it is, so it is built where the caller wants it (see `crate::decode`).
+#[inline]
+pub(crate) fn event(text: &str, fields: &mut Slots<'_>) -> Result<Event, Rejection> {
     #[cfg(debug_assertions)]
-    if let Some(decoded) = &decoded {
-        let fields = parse(text).expect("the typed decoder accepted what the tree parser refuses");
-        assert_agrees(text, &fields);
+    {
+        let decoded = crate::schema::event_from_fields(fields);
+        let tree = parse(text).expect("the typed decoder accepted what the tree parser refuses");
+        assert_agrees(text, &tree);
         assert_eq!(
             decoded,
-            &crate::schema::event_from_object(&fields),
+            crate::schema::event_from_object(&tree),
             "the typed decoder disagrees on {text}"
         );
+        decoded
     }
-    decoded
+    #[cfg(not(debug_assertions))]
+    {
+        let _ = text;
+        crate::schema::event_from_fields(fields)
+    }
 }
 
 /// The top-level object's kept fields, as `json::parse` keeps them.

@@ -1,6 +1,13 @@
 use super::cursor::{event_slot, line_slot, needs_a_look};
 use super::*;
 
+/// The typed tier's answer, as `crate::decode` takes it.
+fn decode(text: &str) -> Option<Result<Event, Rejection>> {
+    let mut fields = Slots::default();
+    read(text, &mut fields)?;
+    Some(event(text, &mut fields))
+}
+
 /// Where the fast parser answers, it answers what serde_json's path does.
 fn agrees(text: &str) -> bool {
     let Some(fast) = parse(text) else {
@@ -52,6 +59,41 @@ fn the_typed_tier_answers_the_usual_event_and_leaves_bad_lines_alone() {
         placed.replace("\"e1\"", "\"e\\u0031\""),
     ] {
         assert!(decode(&broken).is_none(), "{broken}");
+    }
+}
+
+#[test]
+fn line_amounts_read_exactly_or_through_the_double_agree() {
+    use tripgate_model::{EventBody, Money};
+
+    let placed = r#"{"event_id":"e1","type":"order.placed","occurred_at":"2025-01-01T10:00:00Z","order_id":"o1","channel":"web","region":"eu","warehouse":"w1","promised_by":"2025-01-02T10:00:00Z","lines":[{"sku":"A","quantity":1,"unit_price":PRICE,"unit_cost":COST}]}"#;
+    // Exact decimals, then the ones past `Money::from_decimal`'s reach
+    // (2⁵⁰ pico-units, 12 decimals), exponents, integers and invalid ones.
+    for (price, valid) in [
+        ("19.99", true),
+        ("0.5", true),
+        ("0.000000000001", true),
+        ("1125.899906842623", true),
+        ("1125.899906842624", true),
+        ("0.0000000000005", true),
+        ("0.00000000000049", true),
+        ("12345678.125", true),
+        ("999999999.999999", true),
+        ("1.5e2", true),
+        ("7", true),
+        ("0.0", true),
+        ("-1.5", false),
+        ("1000000000.5", false),
+    ] {
+        let text = placed.replace("PRICE", price).replace("COST", "0.25");
+        // Debug builds also compare the answer with the tree parser's.
+        let decoded = decode(&text).map(|decoded| decoded.ok());
+        let unit_price = decoded.flatten().map(|event| match event.body {
+            EventBody::OrderPlaced { lines, .. } => lines[0].unit_price,
+            body => panic!("not an order.placed: {body:?}"),
+        });
+        let expected = valid.then(|| Money::from_f64(price.parse().expect("a number")));
+        assert_eq!(unit_price, expected, "{price}");
     }
 }
 

@@ -5,30 +5,33 @@
 //! own `Vec<Line>`. So a valid event costs the allocations of its strings
 //! and nothing else, where the value tree costs one per object besides.
 //! The checks are `schema`'s own (through [`Fields`]) and `check`'s; what
-//! this tier adds is where the values are kept, and two reads that spare a
-//! check its second pass over the bytes: ids scanned against the id
-//! alphabet while their end is found, and timestamps parsed in place. A
+//! this tier adds is where the values are kept, and three reads that spare
+//! a check its work: ids scanned against the id alphabet while their end is
+//! found, timestamps parsed in place, and line amounts taken exactly from
+//! their digits where that gives what the double would. A
 //! line that fails a check, like anything else unusual, returns `None`: the
 //! tree parser then reports the first failure in the contract's order.
 
 use std::mem::ManuallyDrop;
 
-use tripgate_model::{Event, Line, Nanos, Rejection, Text};
+use tripgate_model::{Line, Money, Nanos, Rejection, Text};
 
 use super::cursor::{event_slot, line_slot, Cursor, Literal, UnknownKeys};
 use crate::check::{self, Path};
 use crate::json::Value;
-use crate::schema::{self, slot, Fields, EVENT_FIELDS, LINE_FIELDS};
+use crate::schema::{slot, Fields, EVENT_FIELDS, LINE_FIELDS};
 
 /// `lines` holds at most this many (contract section 1); past it, or at
 /// none, the tree parser words the rejection.
 const MAX_LINES: usize = 1000;
 
-/// The event, or the first rule it breaks as `schema` words it; `None` for
-/// anything this tier does not read (see the module's comment).
-pub(super) fn decode(text: &str) -> Option<Result<Event, Rejection>> {
+/// Reads the event's kept fields into `fields`, which must be fresh; `None`
+/// for anything this tier does not read (see the module's comment).
+/// `fast::event` then checks them. Not inlined: inside `crate::decode` this
+/// loop compiled some 40 instructions an event slower (callgrind).
+#[inline(never)]
+pub(crate) fn read<'de>(text: &'de str, fields: &mut Slots<'de>) -> Option<()> {
     let mut cursor = Cursor::new(text);
-    let mut fields = Slots::default();
     cursor.skip_whitespace();
     cursor.eat(b'{')?;
     let mut seen_known: u32 = 0;
@@ -69,10 +72,7 @@ pub(super) fn decode(text: &str) -> Option<Result<Event, Rejection>> {
         }
     }
     cursor.skip_whitespace();
-    if !cursor.at_end() {
-        return None;
-    }
-    Some(schema::event_from_fields(&mut fields))
+    cursor.at_end().then_some(())
 }
 
 /// The slots of the top-level fields that hold ids, read with the scan that
@@ -115,6 +115,9 @@ const QUOTED_EVENT_FIELDS: [Literal; EVENT_FIELDS.len()] = [
 
 /// The position of `sku` in `LINE_FIELDS`, the one id of a line.
 const LINE_SKU: usize = 0;
+/// The positions of `unit_price` and `unit_cost`, the line's amounts.
+const LINE_UNIT_PRICE: usize = 2;
+const LINE_UNIT_COST: usize = 3;
 
 /// `LINE_FIELDS` as keys are written.
 const QUOTED_LINE_FIELDS: [Literal; LINE_FIELDS.len()] = [
@@ -146,7 +149,7 @@ fn next_key<'de>(
 
 /// The kept top-level fields, and the lines already checked.
 #[derive(Default)]
-struct Slots<'de> {
+pub(crate) struct Slots<'de> {
     /// Never dropped: the cursor only builds scalars and borrowed strings,
     /// which own nothing, and walking 17 slots to find that out costs more
     /// than a check of a field.
@@ -224,6 +227,8 @@ fn line(cursor: &mut Cursor<'_>, index: usize) -> Option<Line> {
     // Scalars and borrowed strings only, as in `Slots`: nothing to drop.
     let mut values: ManuallyDrop<[Option<Value<'_>>; LINE_FIELDS.len()]> = Default::default();
     let mut sku_id_bytes = false;
+    // `unit_price` and `unit_cost` where the scan read them exactly.
+    let mut amounts: [Option<Money>; 2] = [None; 2];
     let mut unknown = UnknownKeys::new();
     let mut expected = 0;
     if !cursor.object_ends() {
@@ -235,12 +240,18 @@ fn line(cursor: &mut Cursor<'_>, index: usize) -> Option<Line> {
                     }
                     expected = slot + 1;
                     // The slot is empty (checked above): nothing to drop.
-                    let value = if slot == LINE_SKU {
-                        let (value, id_bytes) = cursor.id_scalar()?;
-                        sku_id_bytes = id_bytes;
-                        value
-                    } else {
-                        cursor.scalar()?
+                    let value = match slot {
+                        LINE_SKU => {
+                            let (value, id_bytes) = cursor.id_scalar()?;
+                            sku_id_bytes = id_bytes;
+                            value
+                        }
+                        LINE_UNIT_PRICE | LINE_UNIT_COST => {
+                            let (value, amount) = cursor.money_scalar()?;
+                            amounts[slot - LINE_UNIT_PRICE] = amount;
+                            value
+                        }
+                        _ => cursor.scalar()?,
                     };
                     values[slot].get_or_insert(value);
                 }
@@ -259,9 +270,15 @@ fn line(cursor: &mut Cursor<'_>, index: usize) -> Option<Line> {
     Some(Line {
         sku: check::scanned_id(at("sku"), sku.as_ref(), sku_id_bytes).ok()?,
         quantity: check::quantity(at("quantity"), quantity.as_ref()).ok()?,
-        unit_price: check::money(at("unit_price"), unit_price.as_ref()).ok()?,
-        unit_cost: check::money(at("unit_cost"), unit_cost.as_ref()).ok()?,
+        unit_price: money(amounts[0], at("unit_price"), unit_price.as_ref())?,
+        unit_cost: money(amounts[1], at("unit_cost"), unit_cost.as_ref())?,
     })
+}
+
+/// An amount the scan read exactly (always a valid one), or else the value
+/// checked as usual.
+fn money(read: Option<Money>, path: Path, value: Option<&Value<'_>>) -> Option<Money> {
+    read.or_else(|| check::money(path, value).ok())
 }
 
 #[cfg(test)]
@@ -295,5 +312,7 @@ mod tests {
             assert_eq!(quoted.bytes(), format!("\"{name}\":").as_bytes());
         }
         assert_eq!(LINE_FIELDS[LINE_SKU], "sku");
+        assert_eq!(LINE_FIELDS[LINE_UNIT_PRICE], "unit_price");
+        assert_eq!(LINE_FIELDS[LINE_UNIT_COST], "unit_cost");
     }
 }
