@@ -24,7 +24,8 @@ export TZ=UTC LC_ALL=C
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 CACHE="$ROOT/.cache/bench"
-BIN="$ROOT/target/release/tripgate"
+# TRIPGATE_BENCH_BIN: another build to measure (an older one, to compare); not rebuilt.
+BIN="${TRIPGATE_BENCH_BIN:-$ROOT/target/release/tripgate}"
 
 what=all
 days=14
@@ -196,7 +197,7 @@ keys() {
 mkdir -p "$CACHE"
 ensure_time
 say "building the release binary"
-(cd "$ROOT" && cargo build --release -p tripgate --quiet)
+[[ -n ${TRIPGATE_BENCH_BIN:-} ]] || (cd "$ROOT" && cargo build --release -p tripgate --quiet)
 case "$what" in
   throughput) throughput ;;
   orders) orders ;;

@@ -23,7 +23,8 @@ export TZ=UTC LC_ALL=C
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 CACHE="$ROOT/.cache/bench"
-BIN="$ROOT/target/release/tripgate"
+# TRIPGATE_BENCH_BIN: another build to measure (an older one, to compare); not rebuilt.
+BIN="${TRIPGATE_BENCH_BIN:-$ROOT/target/release/tripgate}"
 KAFKA="$SCRIPT_DIR/kafka.sh"
 
 days=7
@@ -65,7 +66,7 @@ trap cleanup EXIT
 
 mkdir -p "$CACHE"
 say "building the release binary"
-(cd "$ROOT" && cargo build --release -p tripgate --quiet)
+[[ -n ${TRIPGATE_BENCH_BIN:-} ]] || (cd "$ROOT" && cargo build --release -p tripgate --quiet)
 
 broker_status="$(bash "$KAFKA" status 2>&1 || true)"
 if [[ $broker_status == running* ]]; then
