@@ -60,8 +60,13 @@ impl<R> Merge<R> {
         }
     }
 
+    /// Where `id`'s lane is, or would go to keep the lanes sorted.
+    fn position(&self, id: PartitionId) -> Result<usize, usize> {
+        self.lanes.binary_search_by_key(&id, |(id, _)| *id)
+    }
+
     fn lane_mut(&mut self, id: PartitionId) -> Option<&mut Lane<R>> {
-        let index = self.lanes.binary_search_by_key(&id, |(id, _)| *id).ok()?;
+        let index = self.position(id).ok()?;
         Some(&mut self.lanes[index].1)
     }
 
@@ -81,7 +86,7 @@ impl<R> Merge<R> {
             empty_since: now,
             last_arrival: now,
         };
-        match self.lanes.binary_search_by_key(&id, |(id, _)| *id) {
+        match self.position(id) {
             Ok(index) => self.lanes[index].1 = lane,
             Err(index) => self.lanes.insert(index, (id, lane)),
         }
@@ -106,8 +111,7 @@ impl<R> Merge<R> {
     }
 
     pub fn buffered(&self, id: PartitionId) -> usize {
-        self.lanes
-            .binary_search_by_key(&id, |(id, _)| *id)
+        self.position(id)
             .map_or(0, |index| self.lanes[index].1.buffer.len())
     }
 

@@ -173,11 +173,7 @@ pub fn start_source(
     let poller = Poller {
         consumer: consumer.clone(),
         health,
-        topics: options
-            .topics
-            .iter()
-            .map(|t| Arc::from(t.as_str()))
-            .collect(),
+        topics: options.topics.clone(),
         merge,
         returned,
         spare: Vec::new(),
@@ -203,7 +199,7 @@ pub fn start_source(
 struct Poller {
     consumer: Arc<BaseConsumer<HealthContext>>,
     health: Arc<ClientHealth>,
-    topics: Vec<Arc<str>>,
+    topics: Vec<String>,
     merge: Merge<SourceRecord>,
     returned: Receiver<Vec<SourceRecord>>,
     /// Processed records whose buffers the next messages are copied into.
@@ -286,7 +282,7 @@ impl Poller {
         let topic_index = self
             .topics
             .iter()
-            .position(|t| **t == *message.topic())
+            .position(|t| t == message.topic())
             .unwrap_or(0);
         let id = PartitionId {
             topic_index,
