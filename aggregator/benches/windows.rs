@@ -116,18 +116,17 @@ fn deliver(state: &mut KpiState, at: Nanos, warehouse: &str, cycle_nanos: i64) {
 }
 
 /// A store with every key admitted and holding data in the open tick.
-fn populated(keys: &mut Keys) -> KpiState {
+fn populated(keys: &Keys) -> KpiState {
     let mut state = KpiState::new(TICK, KEYS + 1, &specs());
-    for index in 0..KEYS {
-        let name = keys.names[index].clone();
-        deliver(&mut state, START, &name, 36 * 3600 * NANOS_PER_SECOND);
+    for name in &keys.names {
+        deliver(&mut state, START, name, 36 * 3600 * NANOS_PER_SECOND);
     }
     state
 }
 
 fn window_benches(c: &mut Criterion<ThreadCpuTime>) {
     let mut keys = Keys::new();
-    let mut state = populated(&mut keys);
+    let mut state = populated(&keys);
 
     let mut group = c.benchmark_group("windows");
     group.throughput(Throughput::Elements(1));
@@ -137,8 +136,7 @@ fn window_benches(c: &mut Criterion<ThreadCpuTime>) {
             // Stays inside the open tick: closes are measured on their own.
             at = START + (at - START + 1_000) % TICK;
             let cycle = 30 * 3600 * NANOS_PER_SECOND + (at - START);
-            let warehouse = keys.next().to_owned();
-            deliver(&mut state, black_box(at), &warehouse, cycle);
+            deliver(&mut state, black_box(at), keys.next(), cycle);
         })
     });
     let draws = keys.zipf_draws(1 << 20);
@@ -150,8 +148,8 @@ fn window_benches(c: &mut Criterion<ThreadCpuTime>) {
                 at = START + (at - START + 1_000) % TICK;
                 let cycle = 30 * 3600 * NANOS_PER_SECOND + (at - START);
                 draw = (draw + 1) % draws.len();
-                let warehouse = keys.names[draws[draw] as usize].clone();
-                deliver(&mut state, black_box(at), &warehouse, cycle);
+                let warehouse = &keys.names[draws[draw] as usize];
+                deliver(&mut state, black_box(at), warehouse, cycle);
             })
         },
     );
@@ -177,14 +175,14 @@ fn window_benches(c: &mut Criterion<ThreadCpuTime>) {
     group.throughput(Throughput::Elements(KEYS as u64));
     group.sample_size(10);
     let first_close = START / TICK + 1;
-    let mut store = populated(&mut keys);
+    let mut store = populated(&keys);
     let mut tick_index = first_close;
     group.bench_function("close/100k keys with data (per key)", |b| {
         b.iter_custom(|iters| {
             let mut spent = Duration::ZERO;
             for _ in 0..iters {
                 if tick_index >= first_close + 55 {
-                    store = populated(&mut keys);
+                    store = populated(&keys);
                     tick_index = first_close;
                 }
                 let started = ::cpu_time::ThreadTime::now();

@@ -128,13 +128,28 @@ impl Engine {
 
     /// Decodes and offers one message; ticks are closed by `advance`.
     pub fn ingest(&mut self, bytes: &[u8]) {
+        if let Some(event) = self.decode(bytes) {
+            self.offer(event);
+        }
+    }
+
+    /// Decodes one message, counting it as read and, when it is rejected,
+    /// its reason.
+    pub fn decode(&mut self, bytes: &[u8]) -> Option<Event> {
         self.stats.read += 1;
         match tripgate_ingest::decode(bytes, self.max_event_bytes) {
-            Ok(event) => {
-                self.offer(event);
+            Ok(event) => Some(event),
+            Err(rejection) => {
+                self.reject(rejection.reason);
+                None
             }
-            Err(rejection) => self.reject(rejection.reason),
         }
+    }
+
+    /// Offers decoded events in order, as `offer` one by one would, and
+    /// leaves `events` empty (see `Aggregator::offer_all`).
+    pub fn offer_all(&mut self, events: &mut Vec<Event>) {
+        self.aggregator.offer_all(events);
     }
 
     /// Offers an event decoded elsewhere (live mode checks the future skew first).
