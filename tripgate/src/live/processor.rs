@@ -17,7 +17,7 @@ use tripgate_alerter::records::write_tick;
 use tripgate_ingest::kafka::{DeadLetter, SourceHandle, SourceRecord};
 use tripgate_model::config::Config;
 use tripgate_model::time::format_rfc3339;
-use tripgate_model::{Nanos, RejectReason, Rejection, TickSnapshot, WindowSpec};
+use tripgate_model::{Event, Nanos, RejectReason, Rejection, TickSnapshot, WindowSpec};
 
 use super::checkpoint::{LiveExtras, Manifest, PartitionOffset, StateStore, FORMAT};
 use super::control::Control;
@@ -29,6 +29,9 @@ use crate::admin::Admin;
 use crate::engine::Engine;
 use crate::server::Health;
 use crate::status::StatusBoard;
+
+/// Valid events offered to the engine together (`Engine::offer_all`).
+const OFFER_TOGETHER: usize = 32;
 
 /// Dead letters awaiting acknowledgement before input is held back.
 const MAX_UNACKED_DEAD_LETTERS: usize = 10_000;
@@ -88,10 +91,19 @@ impl Processor {
                     // One clock read per batch: its records arrived together.
                     let future_limit = wall_clock_nanos()
                         .saturating_add(self.config.pipeline.max_future_skew.nanos());
+                    // Offered a few at a time and advanced once per batch,
+                    // as backtest does (`Engine::offer_all`): ticks close
+                    // as the watermark reaches them, however often the
+                    // engine advances.
+                    let mut events = Vec::with_capacity(OFFER_TOGETHER);
                     for record in &batch {
                         let topic = &source.topics[record.topic_index];
-                        self.process(record, topic, future_limit)?;
+                        events.extend(self.process(record, topic, future_limit)?);
+                        if events.len() == OFFER_TOGETHER {
+                            self.engine.offer_all(&mut events);
+                        }
                     }
+                    self.engine.offer_all(&mut events);
                     self.metrics.events.inc_by(batch.len() as u64);
                     source.recycle(batch);
                 }
@@ -224,14 +236,15 @@ impl Processor {
         }
     }
 
-    /// `future_limit`: the latest `occurred_at` accepted (the wall clock
-    /// plus `max_future_skew`).
+    /// The event a record holds, if it is valid; an invalid one is
+    /// dead-lettered. `future_limit`: the latest `occurred_at` accepted
+    /// (the wall clock plus `max_future_skew`).
     fn process(
         &mut self,
         record: &SourceRecord,
         topic: &str,
         future_limit: Nanos,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Option<Event>> {
         // Found in place: no key to build for the records of a known partition.
         match self
             .offsets
@@ -248,40 +261,32 @@ impl Processor {
         let bytes = record.payload.as_deref().unwrap_or_default();
         let max_bytes = self.config.pipeline.max_event_bytes;
         let rejection = match tripgate_ingest::decode(bytes, max_bytes) {
-            Ok(event) => {
-                if event.occurred_at > future_limit {
-                    Some(Rejection::new(
-                        RejectReason::FutureTimestamp,
-                        format!(
-                            "occurred_at {} is more than max_future_skew ({}) ahead of the wall clock",
-                            format_rfc3339(event.occurred_at),
-                            self.config.pipeline.max_future_skew
-                        ),
-                    ))
-                } else {
-                    self.engine.offer(event);
-                    None
-                }
-            }
-            Err(rejection) => Some(rejection),
+            Ok(event) if event.occurred_at <= future_limit => return Ok(Some(event)),
+            Ok(event) => Rejection::new(
+                RejectReason::FutureTimestamp,
+                format!(
+                    "occurred_at {} is more than max_future_skew ({}) ahead of the wall clock",
+                    format_rfc3339(event.occurred_at),
+                    self.config.pipeline.max_future_skew
+                ),
+            ),
+            Err(rejection) => rejection,
         };
-        if let Some(rejection) = rejection {
-            // Counted in the engine's totals, exported as tripgate_events_rejected_total.
-            self.engine.reject(rejection.reason);
-            let letter = DeadLetter {
-                key: record.key.clone(),
-                payload: record.payload.clone(),
-                rejection,
-                source_topic: topic.to_string(),
-                source_partition: record.partition,
-                source_offset: record.offset,
-            };
-            self.dead_letters.send(letter)?;
-            if self.dead_letters.outstanding() >= MAX_UNACKED_DEAD_LETTERS {
-                self.collect_dead_letter_acks(true)?;
-            }
+        // Counted in the engine's totals, exported as tripgate_events_rejected_total.
+        self.engine.reject(rejection.reason);
+        let letter = DeadLetter {
+            key: record.key.clone(),
+            payload: record.payload.clone(),
+            rejection,
+            source_topic: topic.to_string(),
+            source_partition: record.partition,
+            source_offset: record.offset,
+        };
+        self.dead_letters.send(letter)?;
+        if self.dead_letters.outstanding() >= MAX_UNACKED_DEAD_LETTERS {
+            self.collect_dead_letter_acks(true)?;
         }
-        self.advance()
+        Ok(None)
     }
 
     fn advance(&mut self) -> anyhow::Result<()> {
