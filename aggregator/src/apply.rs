@@ -16,7 +16,7 @@ const SAMPLE: Delta = Delta::Ratio {
     samples: 1,
 };
 
-pub(crate) fn apply(state: &mut State, event: Event) {
+pub(crate) fn apply(state: &mut State, event: &Event) {
     let at = event.occurred_at;
     let State {
         orders,
@@ -25,7 +25,7 @@ pub(crate) fn apply(state: &mut State, event: Event) {
         counters,
         names,
     } = state;
-    match event.body {
+    match &event.body {
         EventBody::OrderPlaced {
             order_id,
             channel,
@@ -43,7 +43,7 @@ pub(crate) fn apply(state: &mut State, event: Event) {
                 .map(|line| i128::from(line.quantity) * (line.unit_price.0 - line.unit_cost.0))
                 .sum();
             let mut units: Vec<(Name, u32)> = Vec::with_capacity(lines.len());
-            for line in &lines {
+            for line in lines {
                 match units.iter_mut().find(|(sku, _)| **sku == *line.sku) {
                     Some((_, held)) => *held += line.quantity,
                     None => units.push((names.share(&line.sku), line.quantity)),
@@ -51,7 +51,7 @@ pub(crate) fn apply(state: &mut State, event: Event) {
             }
             let order = Order {
                 placed_at: at,
-                promised_by,
+                promised_by: *promised_by,
                 channel: names.share(&channel),
                 region: names.share(&region),
                 warehouse: names.share(&warehouse),
@@ -129,7 +129,7 @@ pub(crate) fn apply(state: &mut State, event: Event) {
             ..
         } => {
             let defects = Delta::Ratio {
-                numerator: i128::from(quantity),
+                numerator: i128::from(*quantity),
                 samples: 0,
             };
             // An unmatched defect still counts for global and sku (section 5).
@@ -161,7 +161,7 @@ pub(crate) fn apply(state: &mut State, event: Event) {
             let ticket = Ticket {
                 opened_at: at,
                 category: names.share(&category),
-                priority,
+                priority: *priority,
                 responded: false,
                 resolved: false,
             };

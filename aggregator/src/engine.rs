@@ -119,20 +119,30 @@ pub struct Aggregator {
     /// The next tick to close; set when the first tick closes.
     next_tick: Option<Nanos>,
     state: State,
-    /// `release_before`'s batch, kept for its allocation; always empty
-    /// between calls.
-    #[serde(skip)]
-    releasing: Vec<Pending>,
 }
 
-/// How many held events `release_before` applies together.
+/// How many held events `release_before` warms the lookups of at once.
 const RELEASE_BATCH: usize = 16;
 
-/// Brings the orders and tickets a batch of events will look up into the
+/// Forgets orders and tickets whose lifetime ends at or before `now`.
+fn expire(state: &mut State, now: Nanos) {
+    let State {
+        orders,
+        tickets,
+        kpis,
+        ..
+    } = state;
+    orders.expire(now, |order| crate::apply::forget_order(kpis, now, &order));
+    tickets.expire(now, |ticket| {
+        crate::apply::forget_ticket(kpis, now, &ticket)
+    });
+}
+
+/// Brings the orders and tickets the next events will look up into the
 /// cache, all lookups first (see `Registry::warm`).
-fn warm(state: &State, batch: &[Pending]) {
+fn warm<'a>(state: &State, upcoming: impl Iterator<Item = &'a Pending>) {
     let mut words = 0;
-    for pending in batch {
+    for pending in upcoming {
         words ^= match &pending.event.body {
             // A new order's or ticket's id is looked up too (a repeat is a
             // semantic duplicate): the probe brings in the table's slots.
@@ -176,7 +186,6 @@ impl Aggregator {
             clock_anchor: None,
             finished: false,
             next_tick: None,
-            releasing: Vec::new(),
             state: State {
                 orders: Registry::new(ttl),
                 tickets: Registry::new(ttl),
@@ -330,50 +339,30 @@ impl Aggregator {
         }
     }
 
-    /// Applies, in order, every held event before `limit`. They go in
-    /// batches: the batch's join lookups are warmed first (see
-    /// `Registry::warm`), then each event is expired up to and applied as
-    /// before, so what is applied, and in which order, does not change.
+    /// Applies, in order, every held event before `limit`, each where it
+    /// is held (not copied out first). Every `RELEASE_BATCH` events the
+    /// next ones' join lookups are warmed (see `Registry::warm`); what is
+    /// applied, and in which order, does not depend on it.
     fn release_before(&mut self, limit: Nanos) {
-        let mut batch = std::mem::take(&mut self.releasing);
-        loop {
-            while batch.len() < RELEASE_BATCH
-                && self
-                    .pending
-                    .next_time()
-                    .is_some_and(|occurred_at| occurred_at < limit)
-            {
-                batch.push(self.pending.pop().expect("peeked"));
-            }
-            if batch.is_empty() {
+        let mut warmed = 0;
+        while let Some(next) = self.pending.peek() {
+            if next.occurred_at >= limit {
                 break;
             }
-            if batch.len() > 1 {
-                warm(&self.state, &batch);
+            if warmed == 0 {
+                warm(&self.state, self.pending.upcoming().take(RELEASE_BATCH));
+                warmed = RELEASE_BATCH;
             }
-            for Pending {
-                occurred_at, event, ..
-            } in batch.drain(..)
-            {
-                self.expire(occurred_at);
-                apply(&mut self.state, event);
-            }
+            warmed -= 1;
+            expire(&mut self.state, next.occurred_at);
+            apply(&mut self.state, &next.event);
+            self.pending.discard_next();
         }
-        self.releasing = batch;
     }
 
     /// Forgets orders and tickets whose lifetime ends at or before `now`.
     fn expire(&mut self, now: Nanos) {
-        let State {
-            orders,
-            tickets,
-            kpis,
-            ..
-        } = &mut self.state;
-        orders.expire(now, |order| crate::apply::forget_order(kpis, now, &order));
-        tickets.expire(now, |ticket| {
-            crate::apply::forget_ticket(kpis, now, &ticket)
-        });
+        expire(&mut self.state, now);
     }
 
     fn forget_old_ids(&mut self, watermark: Nanos) {

@@ -59,15 +59,25 @@ impl PendingEvents {
         }
     }
 
-    /// The next event's time, if any is held.
-    pub fn next_time(&self) -> Option<Nanos> {
-        self.next_is_in_order().map(|in_order| {
-            if in_order {
-                self.in_order[0].occurred_at
-            } else {
-                self.out_of_order.peek().expect("not empty").0.occurred_at
-            }
-        })
+    /// The next event, if any is held.
+    pub fn peek(&self) -> Option<&Pending> {
+        if self.next_is_in_order()? {
+            self.in_order.front()
+        } else {
+            self.out_of_order.peek().map(|Reverse(pending)| pending)
+        }
+    }
+
+    /// Drops the next event (after `peek` and applying it in place).
+    pub fn discard_next(&mut self) {
+        drop(self.pop());
+    }
+
+    /// The events that arrived in time order, next first: nearly all of
+    /// them, and in the order they will be released unless one that
+    /// arrived out of order comes between.
+    pub fn upcoming(&self) -> impl Iterator<Item = &Pending> {
+        self.in_order.iter()
     }
 
     pub fn pop(&mut self) -> Option<Pending> {
@@ -124,7 +134,7 @@ mod tests {
                 // Interleave pops with pushes, as the engine does.
                 for _ in 0..pop_count {
                     expected.sort();
-                    prop_assert_eq!(queue.next_time(), expected.first().map(|(time, _)| *time));
+                    prop_assert_eq!(queue.peek().map(|next| next.occurred_at), expected.first().map(|(time, _)| *time));
                     if let Some(next) = queue.pop() {
                         let first = expected.remove(0);
                         prop_assert_eq!((next.occurred_at, next.arrival), first);
@@ -136,7 +146,7 @@ mod tests {
                 prop_assert_eq!((next.occurred_at, next.arrival), expected.remove(0));
             }
             prop_assert!(expected.is_empty());
-            prop_assert_eq!(queue.next_time(), None);
+            prop_assert_eq!(queue.peek().map(|next| next.occurred_at), None);
         }
     }
 }
