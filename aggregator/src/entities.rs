@@ -79,17 +79,8 @@ impl<T> Registry<T> {
         self.live.contains_key(id.as_bytes())
     }
 
-    /// Looks `id` up and reads one word of its entity, for nothing but
-    /// bringing both into the cache. With a million open orders a lookup
-    /// misses two or three times (control bytes, slot, the boxed entity);
-    /// warming a batch's lookups in a loop whose iterations do not depend on
-    /// each other lets the processor wait for several of those misses at
-    /// once, where applying the events one by one waits for each in turn
-    /// (see `Aggregator::release_before`). No effect on any later result.
-    pub fn warm(&self, id: &str, word: impl Fn(&T) -> i64) -> i64 {
-        self.live
-            .get(id.as_bytes())
-            .map_or(0, |entity| word(entity))
+    pub fn get(&self, id: &str) -> Option<&T> {
+        self.live.get(id.as_bytes()).map(|entity| &**entity)
     }
 
     pub fn insert(&mut self, id: &str, created_at: Nanos, entity: T) {
