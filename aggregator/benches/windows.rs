@@ -24,6 +24,11 @@ use tripgate_aggregator::bench_support::{Delta, KpiState, ScopeKeys};
 use tripgate_model::time::NANOS_PER_SECOND;
 use tripgate_model::{Kpi, Nanos, ScopeDim, Span, WindowSpec};
 
+/// The allocator the `tripgate` binary runs with, so the store's memory is
+/// laid out as it is there.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const KEYS: usize = 100_000;
 const TICK: Nanos = 60 * NANOS_PER_SECOND;
 /// 2025-01-06T00:00:00Z, a whole tick.
