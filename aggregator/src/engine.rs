@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use foldhash::fast::RandomState;
 use tripgate_model::config::Pipeline;
 use tripgate_model::snapshot::{TickSnapshot, WindowSpec};
-use tripgate_model::{Event, EventBody, Nanos};
+use tripgate_model::{Event, Nanos, Subject};
 
 use crate::apply::apply;
 use crate::compact::CompactId;
@@ -151,23 +151,11 @@ fn warm<'a>(state: &State, upcoming: impl Iterator<Item = &'a Pending>) {
     let mut orders: [Option<&Order>; RELEASE_BATCH] = [None; RELEASE_BATCH];
     let mut tickets: [Option<&Ticket>; RELEASE_BATCH] = [None; RELEASE_BATCH];
     for (slot, pending) in upcoming.take(RELEASE_BATCH).enumerate() {
-        match &pending.event.body {
-            // A new order's or ticket's id is looked up too (a repeat is a
-            // semantic duplicate): the probe brings in the table's slots.
-            EventBody::OrderPlaced { order_id, .. }
-            | EventBody::OrderCancelled { order_id }
-            | EventBody::OrderRefunded { order_id, .. }
-            | EventBody::OrderChargeback { order_id, .. }
-            | EventBody::Shipped { order_id, .. }
-            | EventBody::Delivered { order_id }
-            | EventBody::DefectReported { order_id, .. } => {
-                orders[slot] = state.orders.get(order_id);
-            }
-            EventBody::TicketOpened { ticket_id, .. }
-            | EventBody::TicketFirstResponse { ticket_id }
-            | EventBody::TicketResolved { ticket_id } => {
-                tickets[slot] = state.tickets.get(ticket_id);
-            }
+        // A new order's or ticket's id is looked up too (a repeat is a
+        // semantic duplicate): the probe brings in the table's slots.
+        match pending.event.body.subject() {
+            Subject::Order(id) => orders[slot] = state.orders.get(id),
+            Subject::Ticket(id) => tickets[slot] = state.tickets.get(id),
         }
     }
     let placed = orders.iter().flatten().map(|order| order.placed_at);

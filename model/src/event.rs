@@ -105,6 +105,13 @@ pub enum EventBody {
     },
 }
 
+/// The order or ticket an event is about, by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject<'a> {
+    Order(&'a str),
+    Ticket(&'a str),
+}
+
 impl EventBody {
     /// The contract's name for this event type.
     pub fn type_name(&self) -> &'static str {
@@ -122,9 +129,9 @@ impl EventBody {
         }
     }
 
-    /// The id Kafka partitions by: the order for order and fulfillment
-    /// events, the ticket for ticket events.
-    pub fn partition_key(&self) -> &str {
+    /// What the event is about: its order for order and fulfillment
+    /// events, its ticket for ticket events.
+    pub fn subject(&self) -> Subject<'_> {
         match self {
             EventBody::OrderPlaced { order_id, .. }
             | EventBody::OrderCancelled { order_id }
@@ -132,10 +139,17 @@ impl EventBody {
             | EventBody::OrderChargeback { order_id, .. }
             | EventBody::Shipped { order_id, .. }
             | EventBody::Delivered { order_id }
-            | EventBody::DefectReported { order_id, .. } => order_id,
+            | EventBody::DefectReported { order_id, .. } => Subject::Order(order_id),
             EventBody::TicketOpened { ticket_id, .. }
             | EventBody::TicketFirstResponse { ticket_id }
-            | EventBody::TicketResolved { ticket_id } => ticket_id,
+            | EventBody::TicketResolved { ticket_id } => Subject::Ticket(ticket_id),
+        }
+    }
+
+    /// The id Kafka partitions by: the event's order or ticket.
+    pub fn partition_key(&self) -> &str {
+        match self.subject() {
+            Subject::Order(id) | Subject::Ticket(id) => id,
         }
     }
 }

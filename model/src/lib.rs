@@ -15,7 +15,7 @@ pub mod time;
 
 pub use action::{ActionMessage, ActionMessageType, ActionReason};
 pub use duration::Span;
-pub use event::{Event, EventBody, Line, Money, Priority, RejectReason, Rejection, Text};
+pub use event::{Event, EventBody, Line, Money, Priority, RejectReason, Rejection, Subject, Text};
 pub use kpi::{Band, Kpi, KpiKind, ScopeDim, Stat};
 pub use notification::{ActionChange, ActionState, Notification, NotificationType};
 pub use snapshot::{DistributionStats, Measure, SeriesValues, TickSnapshot, WindowSpec};
