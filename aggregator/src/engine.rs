@@ -329,7 +329,7 @@ impl Aggregator {
 
     fn close_tick(&mut self, tick: Nanos) -> TickSnapshot {
         self.release_before(tick);
-        self.expire(tick);
+        expire(&mut self.state, tick);
         self.state.counters.ticks += 1;
         TickSnapshot {
             tick,
@@ -356,11 +356,6 @@ impl Aggregator {
             apply(&mut self.state, &next.event);
             self.pending.discard_next();
         }
-    }
-
-    /// Forgets orders and tickets whose lifetime ends at or before `now`.
-    fn expire(&mut self, now: Nanos) {
-        expire(&mut self.state, now);
     }
 
     fn forget_old_ids(&mut self, watermark: Nanos) {
