@@ -34,7 +34,7 @@ pub(crate) fn apply(state: &mut State, event: &Event) {
             promised_by,
             lines,
         } => {
-            if orders.contains(&order_id) {
+            if orders.contains(order_id) {
                 counters.semantic_duplicates += 1;
                 return;
             }
@@ -52,9 +52,9 @@ pub(crate) fn apply(state: &mut State, event: &Event) {
             let order = Order {
                 placed_at: at,
                 promised_by: *promised_by,
-                channel: names.share(&channel),
-                region: names.share(&region),
-                warehouse: names.share(&warehouse),
+                channel: names.share(channel),
+                region: names.share(region),
+                warehouse: names.share(warehouse),
                 total_units: units.iter().map(|(_, n)| n).sum(),
                 units: units.into_boxed_slice(),
                 carrier: None,
@@ -80,9 +80,9 @@ pub(crate) fn apply(state: &mut State, event: &Event) {
                 &backlog_keys(&order),
                 Delta::Gauge(1),
             );
-            orders.insert(&order_id, at, order);
+            orders.insert(order_id, at, order);
         }
-        EventBody::OrderCancelled { order_id } => match orders.get_mut(&order_id) {
+        EventBody::OrderCancelled { order_id } => match orders.get_mut(order_id) {
             None => counters.unmatched += 1,
             Some(order) if order.cancelled => counters.semantic_duplicates += 1,
             Some(order) => {
@@ -92,28 +92,28 @@ pub(crate) fn apply(state: &mut State, event: &Event) {
         },
         EventBody::OrderRefunded { order_id, .. } => claim(
             kpis,
-            orders.get_mut(&order_id),
+            orders.get_mut(order_id),
             at,
             Kpi::RefundRate,
             counters,
         ),
         EventBody::OrderChargeback { order_id, .. } => claim(
             kpis,
-            orders.get_mut(&order_id),
+            orders.get_mut(order_id),
             at,
             Kpi::ChargebackRate,
             counters,
         ),
-        EventBody::Shipped { order_id, carrier } => match orders.get_mut(&order_id) {
+        EventBody::Shipped { order_id, carrier } => match orders.get_mut(order_id) {
             None => counters.unmatched += 1,
             Some(order) if order.shipped => counters.semantic_duplicates += 1,
             Some(order) => {
                 order.shipped = true;
-                order.carrier = Some(names.share(&carrier));
+                order.carrier = Some(names.share(carrier));
                 leave_backlog(kpis, at, order);
             }
         },
-        EventBody::Delivered { order_id } => match orders.get_mut(&order_id) {
+        EventBody::Delivered { order_id } => match orders.get_mut(order_id) {
             None => counters.unmatched += 1,
             Some(order) if order.delivered => counters.semantic_duplicates += 1,
             Some(order) => {
@@ -133,7 +133,7 @@ pub(crate) fn apply(state: &mut State, event: &Event) {
                 samples: 0,
             };
             // An unmatched defect still counts for global and sku (section 5).
-            let warehouse = match orders.get_mut(&order_id) {
+            let warehouse = match orders.get_mut(order_id) {
                 Some(order) => Some(&*order.warehouse),
                 None => {
                     counters.unmatched += 1;
@@ -142,7 +142,7 @@ pub(crate) fn apply(state: &mut State, event: &Event) {
             };
             let keys = ScopeKeys {
                 global: true,
-                sku: Some(&sku),
+                sku: Some(sku),
                 warehouse,
                 ..ScopeKeys::default()
             };
@@ -154,13 +154,13 @@ pub(crate) fn apply(state: &mut State, event: &Event) {
             priority,
             ..
         } => {
-            if tickets.contains(&ticket_id) {
+            if tickets.contains(ticket_id) {
                 counters.semantic_duplicates += 1;
                 return;
             }
             let ticket = Ticket {
                 opened_at: at,
-                category: names.share(&category),
+                category: names.share(category),
                 priority: *priority,
                 responded: false,
                 resolved: false,
@@ -171,9 +171,9 @@ pub(crate) fn apply(state: &mut State, event: &Event) {
                 &ticket_keys(&ticket),
                 Delta::Gauge(1),
             );
-            tickets.insert(&ticket_id, at, ticket);
+            tickets.insert(ticket_id, at, ticket);
         }
-        EventBody::TicketFirstResponse { ticket_id } => match tickets.get_mut(&ticket_id) {
+        EventBody::TicketFirstResponse { ticket_id } => match tickets.get_mut(ticket_id) {
             None => counters.unmatched += 1,
             Some(ticket) if ticket.responded => counters.semantic_duplicates += 1,
             Some(ticket) => {
@@ -186,7 +186,7 @@ pub(crate) fn apply(state: &mut State, event: &Event) {
                 );
             }
         },
-        EventBody::TicketResolved { ticket_id } => match tickets.get_mut(&ticket_id) {
+        EventBody::TicketResolved { ticket_id } => match tickets.get_mut(ticket_id) {
             None => counters.unmatched += 1,
             Some(ticket) if ticket.resolved => counters.semantic_duplicates += 1,
             Some(ticket) => {
