@@ -4,15 +4,13 @@
 
 mod support;
 
-use std::collections::{BTreeMap, VecDeque};
-
 use proptest::prelude::*;
 use proptest::sample::Index;
 use tripgate_aggregator::{Admission, Aggregator, OTHER_KEY};
 use tripgate_model::time::NANOS_PER_SECOND;
-use tripgate_model::{Event, EventBody, Kpi, KpiKind, Nanos, ScopeDim, Text, WindowSpec};
+use tripgate_model::{EventBody, Kpi, KpiKind, ScopeDim, Text, WindowSpec};
 
-use support::generate::{any_body, event_at, sorted_events, Script, BASE};
+use support::generate::{any_body, arrivals, event_at, permuted, sorted_events, BASE};
 use support::harness::{all_specs, check_against_reference, flatten, pipeline, run};
 use support::reference::Reference;
 
@@ -20,33 +18,6 @@ fn order_ttl() -> impl Strategy<Value = &'static str> {
     // 30d never expires within a case; the short ones expire orders and
     // tickets mid-case, so re-placed orders and forgotten gauges happen
     prop_oneof![2 => Just("30d"), 1 => Just("7m"), 1 => Just("13m")]
-}
-
-/// Arrival order: each event arrives at its time plus a jitter of at most
-/// the allowed lateness, so no event is late; events with the same
-/// `occurred_at` keep their relative order (the contract breaks such ties
-/// by arrival, so swapping them may legitimately change results).
-fn arrivals(events: &[Event], jitter_seconds: &[i64]) -> Vec<Event> {
-    let mut order: Vec<usize> = (0..events.len()).collect();
-    order.sort_by_key(|&i| {
-        (
-            events[i].occurred_at + jitter_seconds[i] * NANOS_PER_SECOND,
-            i,
-        )
-    });
-    let mut ties: BTreeMap<Nanos, VecDeque<usize>> = BTreeMap::new();
-    for (i, event) in events.iter().enumerate() {
-        ties.entry(event.occurred_at).or_default().push_back(i);
-    }
-    order
-        .iter()
-        .map(|&i| {
-            let next = ties
-                .get_mut(&events[i].occurred_at)
-                .and_then(VecDeque::pop_front);
-            events[next.expect("one slot per event")].clone()
-        })
-        .collect()
 }
 
 /// A random selection of `all_specs()`, in random order, with repeats; a
@@ -77,14 +48,6 @@ fn spec_selection() -> impl Strategy<Value = Vec<WindowSpec>> {
             }
             Just(chosen).prop_shuffle()
         })
-}
-
-fn permuted() -> impl Strategy<Value = (Script, i64, Vec<i64>)> {
-    let lateness = prop_oneof![Just(0i64), Just(30), Just(60), Just(300), Just(7200)];
-    (sorted_events(80), lateness).prop_flat_map(|(events, lateness)| {
-        let jitter = proptest::collection::vec(0..=lateness, events.0.len());
-        (Just(events), Just(lateness), jitter)
-    })
 }
 
 /// How a replayed copy differs from the event whose id it repeats.

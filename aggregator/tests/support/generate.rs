@@ -1,6 +1,7 @@
 //! Random but valid event sequences over small id spaces, so joins,
 //! duplicates and semantic duplicates happen often.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 
 use proptest::prelude::*;
@@ -330,5 +331,42 @@ pub fn sorted_events(max: usize) -> impl Strategy<Value = Script> {
             .collect();
         events.sort_by_key(|event| event.occurred_at);
         Script(events)
+    })
+}
+
+/// Arrival order: each event arrives at its time plus a jitter of at most
+/// the allowed lateness, so no event is late; events with the same
+/// `occurred_at` keep their relative order (the contract breaks such ties
+/// by arrival, so swapping them may legitimately change results).
+pub fn arrivals(events: &[Event], jitter_seconds: &[i64]) -> Vec<Event> {
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by_key(|&i| {
+        (
+            events[i].occurred_at + jitter_seconds[i] * NANOS_PER_SECOND,
+            i,
+        )
+    });
+    let mut ties: BTreeMap<Nanos, VecDeque<usize>> = BTreeMap::new();
+    for (i, event) in events.iter().enumerate() {
+        ties.entry(event.occurred_at).or_default().push_back(i);
+    }
+    order
+        .iter()
+        .map(|&i| {
+            let next = ties
+                .get_mut(&events[i].occurred_at)
+                .and_then(VecDeque::pop_front);
+            events[next.expect("one slot per event")].clone()
+        })
+        .collect()
+}
+
+/// Events in time order, an allowed lateness in seconds, and a jitter per
+/// event for `arrivals`.
+pub fn permuted() -> impl Strategy<Value = (Script, i64, Vec<i64>)> {
+    let lateness = prop_oneof![Just(0i64), Just(30), Just(60), Just(300), Just(7200)];
+    (sorted_events(80), lateness).prop_flat_map(|(events, lateness)| {
+        let jitter = proptest::collection::vec(0..=lateness, events.0.len());
+        (Just(events), Just(lateness), jitter)
     })
 }
