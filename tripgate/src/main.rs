@@ -125,7 +125,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    // The demo tells each delivered webhook in its story already; a log
+    // line for each beside it would bury the story. Failures still show.
+    let default_filter = match cli.command {
+        Command::Demo(_) => "info,rdkafka=error,tripgate_alerter::notify::delivery=warn",
+        _ => "info,rdkafka=error",
+    };
+    init_logging(cli.log_format, default_filter);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         // `tripgate check-config | head` closing the pipe early is no failure.
@@ -137,12 +143,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr; `tripgate run` sets its own filter default the same way.
-fn init_logging(format: LogFormat) {
-    // rdkafka repeats every broker hiccup at info and warn; tripgate logs
-    // what matters of them itself (health, degraded), so only its errors pass.
+/// Logs go to stderr, filtered by `TRIPGATE_LOG` or else `default_filter`.
+/// rdkafka repeats every broker hiccup at info and warn; tripgate logs what
+/// matters of them itself (health, degraded), so by default only its errors
+/// pass.
+fn init_logging(format: LogFormat, default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRIPGATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rdkafka=error"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     // Colour codes only for a person at a terminal, never into log files.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

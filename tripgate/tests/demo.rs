@@ -27,10 +27,22 @@ fn the_demo_throttles_recovers_pauses_a_sku_and_serves_metrics() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tripgate"))
         .args(["demo", "--seconds", "25", "--hours", "5"])
         .env("TRIPGATE__SERVER__LISTEN", "127.0.0.1:0")
+        .env_remove("TRIPGATE_LOG")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // The log, passed on to the test's own stderr as it comes.
+    let stderr = child.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut log = Vec::new();
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            eprintln!("{line}");
+            log.push(line);
+        }
+        log
+    });
     let (lines_sender, lines) = mpsc::channel();
     let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
@@ -86,6 +98,13 @@ fn the_demo_throttles_recovers_pauses_a_sku_and_serves_metrics() {
             "the story lacks {expected:?}:\n{story}"
         );
     }
+    // The story tells every delivered webhook; the log does not repeat it.
+    let log = log.join().unwrap();
+    assert!(
+        !log.iter().any(|line| line.contains("delivered notifier=")),
+        "the log repeats deliveries beside the story:\n{}",
+        log.join("\n")
+    );
     let metrics = scraped.expect("the demo engaged the throttle while running");
     for series in [
         "tripgate_breaker_band{key=\"all\",rule=\"on-time-delivery\",scope=\"global\"}",
