@@ -356,6 +356,9 @@ impl Aggregator {
             apply(&mut self.state, &next.event);
             self.pending.discard_next();
         }
+        // Between calls the windows hold every contribution, so a saved
+        // state holds them too.
+        self.state.kpis.flush();
     }
 
     fn forget_old_ids(&mut self, watermark: Nanos) {

@@ -98,6 +98,13 @@ impl Sketch {
         }
     }
 
+    /// A word of the buckets' memory, read only to bring it into the cache.
+    pub fn touch(&self) -> i64 {
+        self.buckets
+            .first()
+            .map_or(0, |entry| i64::from(entry.index))
+    }
+
     pub fn count(&self) -> u64 {
         self.zero_count + self.buckets.iter().map(|b| b.count).sum::<u64>()
     }

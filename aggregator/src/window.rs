@@ -15,6 +15,12 @@ use crate::sketch::Sketch;
 pub trait Accumulator: Default + Clone + serde::Serialize + serde::de::DeserializeOwned {
     fn add(&mut self, other: &Self);
     fn subtract(&mut self, other: &Self);
+
+    /// Reads a word of what the totals hold outside themselves, for
+    /// nothing but bringing it into the cache (see `KpiState::flush`).
+    fn touch(&self) -> i64 {
+        0
+    }
 }
 
 /// Numerator and denominator of a ratio KPI.
@@ -95,6 +101,10 @@ impl Accumulator for DistributionTotals {
     fn subtract(&mut self, other: &Self) {
         self.sum_nanos.add(-other.sum_nanos.get());
         self.sketch.subtract(&other.sketch);
+    }
+
+    fn touch(&self) -> i64 {
+        self.sketch.touch()
     }
 }
 
@@ -319,6 +329,19 @@ impl<A: Accumulator> Windows<A> {
             self.active += 1;
         }
         buckets.bucket_mut(bucket)
+    }
+
+    /// Reads a word of `key`'s entry, then of what its newest bucket holds
+    /// elsewhere, for nothing but bringing them into the cache: `first`
+    /// reads the entry, the second call (`first` false) what it points to.
+    pub fn touch(&self, key: u32, first: bool) -> i64 {
+        self.keys.get(key as usize).map_or(0, |buckets| {
+            if first {
+                buckets.newest.0
+            } else {
+                buckets.newest.1.touch()
+            }
+        })
     }
 
     /// How many keys hold a bucket: no close reports more values per window.
