@@ -2,19 +2,15 @@
 //! closing (contract sections 3 and 4). Pure and synchronous: the caller
 //! feeds events and time, and receives one snapshot per closed tick.
 
-use std::collections::hash_map::Entry;
-use std::collections::HashMap;
-
-use foldhash::fast::RandomState;
 use tripgate_model::config::Pipeline;
 use tripgate_model::snapshot::{TickSnapshot, WindowSpec};
 use tripgate_model::{Event, Nanos, Subject};
 
 use crate::apply::apply;
-use crate::compact::CompactId;
 use crate::entities::{Names, Order, Registry, Ticket};
 use crate::kpis::KpiState;
 use crate::pending::{Pending, PendingEvents};
+use crate::seen::SeenIds;
 
 /// What happened to an offered event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,50 +33,6 @@ pub struct Counters {
     pub late: u64,
     pub unmatched: u64,
     pub ticks: u64,
-}
-
-/// Event ids, each forgotten once the watermark is more than
-/// `dedup_horizon` past its `occurred_at`.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct SeenIds {
-    /// Each id (in place, not on the heap: see `compact`) with its
-    /// `occurred_at`. An id older than `forget_before` counts as forgotten;
-    /// such ids are swept out in one pass over the table when it is full,
-    /// never one at a time: removing a day-old id would cost a cache miss
-    /// per event, a sweep reads the table in order.
-    ids: HashMap<CompactId, Nanos, RandomState>,
-    forget_before: Nanos,
-}
-
-impl SeenIds {
-    /// Remembers `id`; false if it is remembered already.
-    fn insert(&mut self, id: &str, occurred_at: Nanos) -> bool {
-        if self.ids.len() == self.ids.capacity() {
-            self.sweep();
-        }
-        match self.ids.entry(CompactId::new(id)) {
-            Entry::Occupied(mut held) => {
-                if *held.get() >= self.forget_before {
-                    return false;
-                }
-                held.insert(occurred_at);
-                true
-            }
-            Entry::Vacant(slot) => {
-                slot.insert(occurred_at);
-                true
-            }
-        }
-    }
-
-    fn sweep(&mut self) {
-        let forget_before = self.forget_before;
-        self.ids
-            .retain(|_, occurred_at| *occurred_at >= forget_before);
-        // Room for as many again, so the next sweep waits for at least as
-        // many new ids as remain: each id is read by a few sweeps at most.
-        self.ids.reserve(self.ids.len());
-    }
 }
 
 /// The mutable state events act on; split from the engine's bookkeeping so
@@ -172,10 +124,7 @@ impl Aggregator {
             tick,
             allowed_lateness: pipeline.allowed_lateness.nanos(),
             dedup_horizon: pipeline.dedup_horizon.nanos(),
-            seen: SeenIds {
-                ids: HashMap::default(),
-                forget_before: Nanos::MIN,
-            },
+            seen: SeenIds::default(),
             pending: PendingEvents::default(),
             arrivals: 0,
             max_seen: None,
@@ -222,12 +171,7 @@ impl Aggregator {
     pub fn offer_all(&mut self, events: &mut Vec<Event>) {
         let mut words = 0;
         for event in events.iter() {
-            words ^= self
-                .seen
-                .ids
-                .get(event.event_id.as_bytes())
-                .copied()
-                .unwrap_or(0);
+            words ^= self.seen.touch(&event.event_id);
         }
         std::hint::black_box(words);
         for event in events.drain(..) {
@@ -362,8 +306,8 @@ impl Aggregator {
     }
 
     fn forget_old_ids(&mut self, watermark: Nanos) {
-        let cutoff = watermark.saturating_sub(self.dedup_horizon);
-        self.seen.forget_before = self.seen.forget_before.max(cutoff);
+        self.seen
+            .forget_before(watermark.saturating_sub(self.dedup_horizon));
     }
 
     /// Orders and tickets currently known (for memory reporting).

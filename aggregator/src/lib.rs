@@ -13,6 +13,7 @@ mod gauge;
 mod keys;
 mod kpis;
 mod pending;
+mod seen;
 pub mod sketch;
 mod window;
 
