@@ -1,6 +1,7 @@
 //! How each event type changes the joins and the KPIs (contract sections 4
 //! and 5). Called in event-time order, after expiry up to the event's time.
 
+use smallvec::SmallVec;
 use tripgate_model::{Event, EventBody, Kpi, Nanos};
 
 use crate::engine::State;
@@ -42,7 +43,7 @@ pub(crate) fn apply(state: &mut State, event: &Event) {
                 .iter()
                 .map(|line| i128::from(line.quantity) * (line.unit_price.0 - line.unit_cost.0))
                 .sum();
-            let mut units: Vec<(Name, u32)> = Vec::with_capacity(lines.len());
+            let mut units: SmallVec<[(Name, u32); 1]> = SmallVec::with_capacity(lines.len());
             for line in lines {
                 match units.iter_mut().find(|(sku, _)| **sku == *line.sku) {
                     Some((_, held)) => *held += line.quantity,
@@ -56,7 +57,7 @@ pub(crate) fn apply(state: &mut State, event: &Event) {
                 region: names.share(region),
                 warehouse: names.share(warehouse),
                 total_units: units.iter().map(|(_, n)| n).sum(),
-                units: units.into_boxed_slice(),
+                units,
                 carrier: None,
                 shipped: false,
                 delivered: false,

@@ -112,9 +112,10 @@ fn warm<'a>(state: &State, upcoming: impl Iterator<Item = &'a Pending>) {
     }
     // An order is 72 bytes in an 80-byte block: most straddle two lines,
     // so a word at each end is read (its time first, its flags last).
-    let placed = orders.iter().flatten().map(|order| {
-        order.placed_at ^ Nanos::from(order.delivered) ^ order.units.as_ptr() as Nanos
-    });
+    let placed = orders
+        .iter()
+        .flatten()
+        .map(|order| order.placed_at ^ Nanos::from(order.delivered) ^ order.units.len() as Nanos);
     let opened = tickets.iter().flatten().map(|ticket| ticket.opened_at);
     let mut word = placed.chain(opened).fold(0, |all, word| all ^ word);
     // Then the orders' lines (a separate block each), and then the SKUs
