@@ -21,7 +21,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use tripgate_model::config::Config;
 
-/// jemalloc instead of glibc's malloc (see the workspace Cargo.toml).
+/// jemalloc instead of glibc's malloc (see the workspace Cargo.toml), for
+/// Rust's allocations and, as the C `malloc`, librdkafka's (see
+/// tripgate/Cargo.toml).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -178,6 +178,7 @@ pub fn start_source(
         returned,
         spare: Vec::new(),
         paused: HashSet::new(),
+        last_topic: None,
         batch_size: options.batch_size.max(1),
         max_buffered: options.max_buffered.max(2),
         stop: stop.clone(),
@@ -205,6 +206,8 @@ struct Poller {
     /// Processed records whose buffers the next messages are copied into.
     spare: Vec<SourceRecord>,
     paused: HashSet<PartitionId>,
+    /// The last message's topic (see `topic_index`).
+    last_topic: LastTopic,
     batch_size: usize,
     max_buffered: usize,
     stop: Arc<AtomicBool>,
@@ -279,11 +282,7 @@ impl Poller {
     }
 
     fn buffer(&mut self, message: &rdkafka::message::BorrowedMessage<'_>, arrived: Instant) {
-        let topic_index = self
-            .topics
-            .iter()
-            .position(|t| t == message.topic())
-            .unwrap_or(0);
+        let topic_index = topic_index(&self.topics, &mut self.last_topic, message.topic());
         let id = PartitionId {
             topic_index,
             partition: message.partition(),
@@ -366,6 +365,27 @@ impl Poller {
     }
 }
 
+/// The address and length of a topic name, and the topic's index.
+type LastTopic = Option<((usize, usize), usize)>;
+
+/// Which of `topics` `name` is (the first when none is). librdkafka hands
+/// every message of a topic the same name string, kept by its topic object
+/// for as long as the topic's partitions are assigned (all run long), so
+/// the last name's address and length answer most messages without
+/// comparing names (which share a long prefix, as `shop-prod-orders` and
+/// `shop-prod-tickets` do; that comparison was 3% of a catch-up's CPU).
+fn topic_index(topics: &[String], last: &mut LastTopic, name: &str) -> usize {
+    let address = (name.as_ptr() as usize, name.len());
+    if let Some((held, index)) = *last {
+        if held == address {
+            return index;
+        }
+    }
+    let index = topics.iter().position(|t| t == name).unwrap_or(0);
+    *last = Some((address, index));
+    index
+}
+
 /// Copies `bytes` into `slot`, reusing the buffer it holds.
 fn refill(slot: &mut Option<Vec<u8>>, bytes: Option<&[u8]>) {
     match bytes {
@@ -380,7 +400,36 @@ fn refill(slot: &mut Option<Vec<u8>>, bytes: Option<&[u8]>) {
 
 #[cfg(test)]
 mod tests {
-    use super::refill;
+    use super::{refill, topic_index};
+
+    #[test]
+    fn a_topic_is_known_by_its_name_whatever_string_holds_it() {
+        let topics = vec!["shop-orders".to_string(), "shop-tickets".to_string()];
+        let mut last = None;
+        // Names held elsewhere, as librdkafka holds them: equal text,
+        // other addresses.
+        let orders = String::from("shop-orders");
+        let tickets = String::from("shop-tickets");
+        for _ in 0..2 {
+            assert_eq!(topic_index(&topics, &mut last, &orders), 0);
+            assert_eq!(topic_index(&topics, &mut last, &orders), 0);
+            assert_eq!(topic_index(&topics, &mut last, &tickets), 1);
+        }
+        // Another name at the last one's address (a buffer reused): its
+        // length differs, and the names are compared.
+        let mut reused = String::with_capacity(32);
+        reused.push_str("shop-orders");
+        assert_eq!(topic_index(&topics, &mut last, &reused), 0);
+        reused.push_str("-eu");
+        assert_eq!(
+            topic_index(&topics, &mut last, &reused),
+            0,
+            "unknown: the first"
+        );
+        reused.clear();
+        reused.push_str("shop-tickets");
+        assert_eq!(topic_index(&topics, &mut last, &reused), 1);
+    }
 
     #[test]
     fn a_refilled_buffer_holds_exactly_the_new_bytes() {
