@@ -66,7 +66,9 @@ pub(crate) fn parse(text: &str) -> Option<Vec<(&'static str, Value<'_>)>> {
 }
 
 /// Debug builds (and so every test) compare each fast answer with serde_json's.
-#[cfg(debug_assertions)]
+/// Unit tests call it directly, in every profile (`cargo bench` builds them
+/// with release settings).
+#[cfg(any(debug_assertions, test))]
 pub(crate) fn assert_agrees(text: &str, fields: &[(&'static str, Value<'_>)]) {
     let slow = crate::json::parse(text).expect("the fast path accepted invalid JSON");
     assert!(
