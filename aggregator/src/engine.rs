@@ -110,8 +110,8 @@ fn warm<'a>(state: &State, upcoming: impl Iterator<Item = &'a Pending>) {
             Subject::Ticket(id) => tickets[slot] = state.tickets.get(id),
         }
     }
-    // An order is 72 bytes in an 80-byte block: most straddle two lines,
-    // so a word at each end is read (its time first, its flags last).
+    // An order fills an 80-byte block, so most straddle two cache lines:
+    // a word at each end is read (its time first, its flags last).
     let placed = orders
         .iter()
         .flatten()

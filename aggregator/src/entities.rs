@@ -29,7 +29,7 @@ pub struct Order {
     pub warehouse: Name,
     /// Units per SKU, in order of first appearance in the lines. At most
     /// 1000 lines of 10⁶ units each, so a `u32` holds any SKU's and the total.
-    /// One SKU is held in place (most orders have one), more on the heap:
+    /// One SKU is held in place (the commonest order has one), more on the heap:
     /// an order's SKUs are read when it is delivered, refunded or found
     /// defective, and held in place they cost no cache miss of their own.
     pub units: SmallVec<[(Name, u32); 1]>,
