@@ -22,32 +22,8 @@ die() { echo "setup: error: $*" >&2; exit 1; }
 
 # ------------------------------------------------------------ apt packages --
 
-APT_UPDATED=0
-apt_install() {
-  local sudo=()
-  if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null 2>&1 || die "need root (or sudo) to apt-get install $*"
-    sudo=(sudo)
-  fi
-  if [[ $APT_UPDATED -eq 0 ]]; then
-    say "apt-get update"
-    "${sudo[@]}" apt-get update -qq
-    APT_UPDATED=1
-  fi
-  say "apt-get install $*"
-  # Never let a package start its service (e.g. a prometheus daemon on :9090).
-  local policy=/usr/sbin/policy-rc.d made_policy=0
-  if [[ ! -e $policy ]]; then
-    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
-    "${sudo[@]}" chmod 755 "$policy"
-    made_policy=1
-  fi
-  local rc=0
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq --no-install-recommends "$@" >/dev/null || rc=$?
-  [[ $made_policy -eq 1 ]] && "${sudo[@]}" rm -f "$policy"
-  [[ $rc -eq 0 ]] || die "apt-get install $* failed"
-}
+# apt_install PACKAGE...: installs without starting any service.
+source "$SCRIPT_DIR/apt.sh"
 
 missing=()
 if command -v java >/dev/null 2>&1; then
