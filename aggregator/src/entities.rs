@@ -185,6 +185,55 @@ mod tests {
         assert_eq!(std::mem::size_of::<Order>(), 80);
     }
 
+    /// Checkpoints written when an order's SKUs were a boxed slice restore
+    /// as they were (the checkpoint format did not change).
+    #[test]
+    fn reads_orders_saved_with_boxed_skus() {
+        #[derive(serde::Serialize)]
+        struct Before {
+            placed_at: Nanos,
+            promised_by: Nanos,
+            channel: Name,
+            region: Name,
+            warehouse: Name,
+            units: Box<[(Name, u32)]>,
+            total_units: u32,
+            carrier: Option<Name>,
+            shipped: bool,
+            delivered: bool,
+            cancelled: bool,
+            in_backlog: bool,
+        }
+        let mut names = Names::default();
+        for skus in [vec![("SKU-1", 2)], vec![("SKU-1", 2), ("SKU-2", 3)]] {
+            let before = Before {
+                placed_at: 1,
+                promised_by: 2,
+                channel: names.share("web"),
+                region: names.share("eu"),
+                warehouse: names.share("wh-1"),
+                units: skus.iter().map(|(sku, n)| (names.share(sku), *n)).collect(),
+                total_units: skus.iter().map(|(_, n)| n).sum(),
+                carrier: Some(names.share("ups")),
+                shipped: true,
+                delivered: false,
+                cancelled: false,
+                in_backlog: false,
+            };
+            let order: Order = bincode::deserialize(&bincode::serialize(&before).unwrap()).unwrap();
+            let units: Vec<(&str, u32)> = order.units.iter().map(|(sku, n)| (&**sku, *n)).collect();
+            assert_eq!(units, skus);
+            assert_eq!(
+                (order.total_units, &*order.warehouse, order.shipped),
+                (before.total_units, "wh-1", true)
+            );
+            assert_eq!(
+                bincode::serialize(&order).unwrap(),
+                bincode::serialize(&before).unwrap()
+            );
+        }
+    }
+
     #[test]
     fn names_are_shared_until_nobody_holds_them() {
         let mut names = Names::default();

@@ -239,6 +239,37 @@ mod tests {
         assert_eq!(std::mem::size_of::<Option<Seen>>(), 24);
     }
 
+    /// Checkpoints written when the ids were a `HashMap` restore as they
+    /// were, and the table is written as that map (the checkpoint format
+    /// did not change).
+    #[test]
+    fn reads_and_writes_what_the_hash_map_did() {
+        #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        struct Before {
+            ids: HashMap<String, Nanos>,
+            forget_before: Nanos,
+        }
+        let long = "an-event-id-longer-than-fourteen-bytes";
+        let ids =
+            |pairs: &[(&str, Nanos)]| pairs.iter().map(|(id, at)| (id.to_string(), *at)).collect();
+        let before = Before {
+            ids: ids(&[("ev-1", 50), (long, 60), ("ev-old", 5)]),
+            forget_before: 10,
+        };
+        let mut seen: SeenIds =
+            bincode::deserialize(&bincode::serialize(&before).unwrap()).unwrap();
+        assert!(!seen.insert("ev-1", 70), "remembered");
+        assert!(!seen.insert(long, 70), "remembered");
+        assert!(seen.insert("ev-old", 70), "forgotten before the save");
+        assert!(seen.insert("ev-2", 70), "new");
+        let after: Before = bincode::deserialize(&bincode::serialize(&seen).unwrap()).unwrap();
+        let expected = Before {
+            ids: ids(&[("ev-1", 50), (long, 60), ("ev-old", 70), ("ev-2", 70)]),
+            forget_before: 10,
+        };
+        assert_eq!(after, expected);
+    }
+
     proptest! {
         /// Against a plain map: the same answers for any ids, times and
         /// cutoffs, through sweeps and a save and restore.
