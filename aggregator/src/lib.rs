@@ -3,7 +3,8 @@
 //! Entry point: [`Aggregator`]. Offer validated events, call
 //! [`Aggregator::advance`], receive one [`tripgate_model::TickSnapshot`] per
 //! closed tick.
-#![forbid(unsafe_code)]
+// One `unsafe` block, a cache prefetch hint (`prefetch`); none elsewhere.
+#![deny(unsafe_code)]
 
 mod apply;
 mod compact;
@@ -13,6 +14,7 @@ mod gauge;
 mod keys;
 mod kpis;
 mod pending;
+mod prefetch;
 mod seen;
 pub mod sketch;
 mod window;
