@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use tripgate_aggregator::{Admission, Aggregator, Counters};
+use tripgate_aggregator::{Aggregator, Counters};
 use tripgate_alerter::{Alerter, AlerterState, Outcome};
 use tripgate_model::config::{Config, Pipeline};
 use tripgate_model::{Event, Nanos, RejectReason, TickSnapshot, WindowSpec};
@@ -129,7 +129,7 @@ impl Engine {
     /// Decodes and offers one message; ticks are closed by `advance`.
     pub fn ingest(&mut self, bytes: &[u8]) {
         if let Some(event) = self.decode(bytes) {
-            self.offer(event);
+            self.aggregator.offer(event);
         }
     }
 
@@ -150,11 +150,6 @@ impl Engine {
     /// leaves `events` empty (see `Aggregator::offer_all`).
     pub fn offer_all(&mut self, events: &mut Vec<Event>) {
         self.aggregator.offer_all(events);
-    }
-
-    /// Offers an event decoded elsewhere (live mode checks the future skew first).
-    pub fn offer(&mut self, event: Event) -> Admission {
-        self.aggregator.offer(event)
     }
 
     pub fn reject(&mut self, reason: RejectReason) {
