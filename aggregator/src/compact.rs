@@ -59,6 +59,87 @@ impl CompactId {
     }
 }
 
+/// An id being looked up, in the form a held [`CompactId`] compares with
+/// at once: a short one as two words, padded with zeros as a held one is,
+/// so comparing them is two loads and compares, not a call to `memcmp`
+/// with a length. A table probe compares the id it looks for with every id
+/// of its run, and the ids of a stream mostly have one length
+/// (`ev-118234`, `ev-118235`).
+pub enum Wanted<'a> {
+    /// Bytes 0 to 7 and 8 to 13, little-endian.
+    Inline {
+        len: u8,
+        low: u64,
+        high: u64,
+    },
+    Heap(&'a [u8]),
+}
+
+impl Wanted<'_> {
+    pub fn new(id: &[u8]) -> Wanted<'_> {
+        let len = id.len();
+        if len > INLINE_CAPACITY {
+            return Wanted::Heap(id);
+        }
+        // Read as overlapping words rather than copied into a padded
+        // buffer: a copy of a length known only now is a `memcpy` call,
+        // and reading its bytes back as words stalls until it is done.
+        let word = |at: usize| u64::from_le_bytes(id[at..at + 8].try_into().expect("8 bytes"));
+        let half = |at: usize| {
+            u64::from(u32::from_le_bytes(
+                id[at..at + 4].try_into().expect("4 bytes"),
+            ))
+        };
+        let (low, high) = match len {
+            // The last word repeats bytes of the first where they
+            // overlap, at the same places once shifted, so `|` keeps them.
+            8.. => (
+                word(0),
+                word(len - 8)
+                    .checked_shr(8 * (16 - len as u32))
+                    .unwrap_or(0),
+            ),
+            4.. => (half(0) | half(len - 4) << (8 * (len - 4)), 0),
+            _ => (
+                id.iter()
+                    .rev()
+                    .fold(0, |all, byte| all << 8 | u64::from(*byte)),
+                0,
+            ),
+        };
+        Wanted::Inline {
+            len: len as u8,
+            low,
+            high,
+        }
+    }
+}
+
+impl CompactId {
+    /// True when this is the id `wanted` stands for.
+    pub fn is(&self, wanted: &Wanted) -> bool {
+        match (self, wanted) {
+            (
+                CompactId::Inline { len, bytes },
+                Wanted::Inline {
+                    len: wanted_len,
+                    low,
+                    high,
+                },
+            ) => {
+                let (first, rest) = bytes.split_at(8);
+                let mut last = [0; 8];
+                last[..rest.len()].copy_from_slice(rest);
+                len == wanted_len
+                    && u64::from_le_bytes(first.try_into().expect("8 bytes")) == *low
+                    && u64::from_le_bytes(last) == *high
+            }
+            (CompactId::Heap(text), Wanted::Heap(id)) => text.as_bytes() == *id,
+            _ => false,
+        }
+    }
+}
+
 impl PartialEq for CompactId {
     fn eq(&self, other: &Self) -> bool {
         self.as_bytes() == other.as_bytes()
@@ -108,6 +189,32 @@ mod tests {
     #[test]
     fn an_id_costs_two_words() {
         assert_eq!(std::mem::size_of::<CompactId>(), 16);
+    }
+
+    /// Every length, in place and on the heap, and ids that differ in
+    /// any one byte or only in length (a zero byte where padding is).
+    #[test]
+    fn a_wanted_id_is_exactly_the_same_text() {
+        let text: String = ('a'..='z').collect();
+        for len in 0..=INLINE_CAPACITY + 2 {
+            let id = &text[..len];
+            let held = CompactId::new(id);
+            assert!(held.is(&Wanted::new(id.as_bytes())), "{id}");
+            for at in 0..len {
+                let mut other = id.as_bytes().to_vec();
+                other[at] = b'A';
+                assert!(!held.is(&Wanted::new(&other)), "{id} at {at}");
+            }
+            let mut longer = id.as_bytes().to_vec();
+            longer.push(0);
+            assert!(!held.is(&Wanted::new(&longer)), "{id} and a zero");
+            if len > 0 {
+                assert!(
+                    !held.is(&Wanted::new(&id.as_bytes()[..len - 1])),
+                    "{id} cut"
+                );
+            }
+        }
     }
 
     #[test]

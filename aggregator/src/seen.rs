@@ -18,7 +18,7 @@ use std::hash::BuildHasher;
 use foldhash::fast::RandomState;
 use tripgate_model::Nanos;
 
-use crate::compact::CompactId;
+use crate::compact::{CompactId, Wanted};
 
 /// One remembered id.
 struct Seen {
@@ -106,10 +106,11 @@ impl SeenIds {
         }
         let mask = self.slots.len() - 1;
         let mut at = self.hasher.hash_one(id) as usize & mask;
+        let wanted = Wanted::new(id);
         loop {
             match &self.slots[at] {
                 None => return Probe::Empty(at),
-                Some(seen) if seen.id.as_bytes() == id => return Probe::Found(at),
+                Some(seen) if seen.id.is(&wanted) => return Probe::Found(at),
                 Some(_) => at = (at + 1) & mask,
             }
         }
