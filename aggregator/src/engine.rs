@@ -93,13 +93,21 @@ fn expire(state: &mut State, now: Nanos) {
 /// Brings the orders and tickets the next events will look up into the
 /// cache, for nothing but that: no effect on any later result. With a
 /// month of orders the join tables are far larger than the cache, and a
-/// lookup misses two or three times in a row (the table's control bytes,
-/// its slot, then the boxed order). Made one event at a time, between the
-/// events' other work, each lookup waits for its misses alone. Here the
-/// tables are probed for all the events first, in a loop whose iterations
-/// depend on nothing but their ids, so the processor waits for several at
-/// once, and then every entity found is read, all those reads at once.
-fn warm<'a>(state: &State, upcoming: impl Iterator<Item = &'a Pending>) {
+/// lookup misses twice in a row (the table's slot, then the boxed order).
+/// Made one event at a time, between the events' other work, each lookup
+/// waits for its misses alone. So the lookups are pipelined over two
+/// batches: the slots the batch after this one will probe are prefetched
+/// now (their places are known from the ids alone, see `table`), and this
+/// batch's, prefetched a batch ago, are probed for all its events first,
+/// in a loop whose iterations depend on nothing but their ids; then every
+/// entity found is read, all those reads at once.
+fn warm<'a>(state: &State, upcoming: impl Iterator<Item = &'a Pending> + Clone) {
+    for pending in upcoming.clone().skip(RELEASE_BATCH).take(RELEASE_BATCH) {
+        match pending.event.body.subject() {
+            Subject::Order(id) => state.orders.prefetch(id),
+            Subject::Ticket(id) => state.tickets.prefetch(id),
+        }
+    }
     let mut orders: [Option<&Order>; RELEASE_BATCH] = [None; RELEASE_BATCH];
     let mut tickets: [Option<&Ticket>; RELEASE_BATCH] = [None; RELEASE_BATCH];
     for (slot, pending) in upcoming.take(RELEASE_BATCH).enumerate() {

@@ -2,7 +2,7 @@
 //! `order_ttl` after they were placed or opened.
 
 use std::borrow::Borrow;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use smallvec::SmallVec;
 use tripgate_model::{Nanos, Priority};
 
 use crate::compact::CompactId;
+use crate::table::IdTable;
 
 /// 80 bytes, one of the allocator's size classes: a million open orders
 /// are most of what a run holds, and each is its own allocation (see
@@ -62,7 +63,7 @@ pub struct Registry<T> {
     /// the table's slots stay small: a hash table is up to half empty, and
     /// with a million open orders those empty slots would otherwise cost
     /// more than the orders.
-    live: HashMap<CompactId, Box<T>, RandomState>,
+    live: IdTable<Box<T>>,
     expiry: VecDeque<(Nanos, CompactId)>,
     ttl: Nanos,
 }
@@ -70,7 +71,7 @@ pub struct Registry<T> {
 impl<T> Registry<T> {
     pub fn new(ttl: Nanos) -> Registry<T> {
         Registry {
-            live: HashMap::default(),
+            live: IdTable::default(),
             expiry: VecDeque::new(),
             ttl,
         }
@@ -81,13 +82,19 @@ impl<T> Registry<T> {
     }
 
     pub fn contains(&self, id: &str) -> bool {
-        self.live.contains_key(id.as_bytes())
+        self.live.contains(id.as_bytes())
     }
 
     pub fn get(&self, id: &str) -> Option<&T> {
         self.live.get(id.as_bytes()).map(|entity| &**entity)
     }
 
+    /// See `IdTable::prefetch`.
+    pub fn prefetch(&self, id: &str) {
+        self.live.prefetch(id.as_bytes());
+    }
+
+    /// `id` must not be known already.
     pub fn insert(&mut self, id: &str, created_at: Nanos, entity: T) {
         let id = CompactId::new(id);
         self.expiry

@@ -17,6 +17,7 @@ mod pending;
 mod prefetch;
 mod seen;
 pub mod sketch;
+mod table;
 mod window;
 
 pub use engine::{Admission, Aggregator, Counters};

@@ -76,7 +76,7 @@ impl PendingEvents {
     /// The events that arrived in time order, next first: nearly all of
     /// them, and in the order they will be released unless one that
     /// arrived out of order comes between.
-    pub fn upcoming(&self) -> impl Iterator<Item = &Pending> {
+    pub fn upcoming(&self) -> impl Iterator<Item = &Pending> + Clone {
         self.in_order.iter()
     }
 

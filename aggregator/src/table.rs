@@ -1,0 +1,414 @@
+//! A hash table from ids to values, for the tables far larger than the
+//! cache: the dedup memory (`seen`) and the join's orders and tickets
+//! (`entities`).
+//!
+//! Open addressing with linear probing, each slot holding the id and its
+//! value together, at most half of them taken. The point is the cache.
+//! Where a lookup starts is known from the id alone, before any of the
+//! table is read, so it can be prefetched (`prefetch`): `offer_all` does
+//! so for a batch's event ids, and `warm` in `engine` for the orders and
+//! tickets the events after the next ones name. A `std::collections::HashMap`
+//! cannot be asked where it will look, and its lookups cost two misses in
+//! a row (its control bytes, then the slot they point to). And a lookup
+//! that finds nothing ends at the empty slot an insert of that id fills,
+//! so the insert's line is the one the lookup brought in; `HashMap`'s
+//! slot for a new key is a line its lookup never read.
+
+use std::fmt;
+use std::hash::BuildHasher;
+use std::marker::PhantomData;
+
+use foldhash::fast::RandomState;
+
+use crate::compact::{CompactId, Wanted};
+
+/// Ids (a `CompactId` each) and their values.
+pub(crate) struct IdTable<V> {
+    /// A power of two long, or empty.
+    slots: Vec<Option<(CompactId, V)>>,
+    len: usize,
+    hasher: RandomState,
+}
+
+pub(crate) enum Entry<'a, V> {
+    Occupied(&'a mut V),
+    Vacant(Vacant<'a, V>),
+}
+
+/// Where an id not in the table goes.
+pub(crate) struct Vacant<'a, V> {
+    table: &'a mut IdTable<V>,
+    at: usize,
+}
+
+impl<V> Vacant<'_, V> {
+    /// `id` must be the id this entry was found for.
+    pub fn insert(self, id: CompactId, value: V) {
+        self.table.slots[self.at] = Some((id, value));
+        self.table.len += 1;
+    }
+}
+
+/// Where a probe for an id ended.
+enum Probe {
+    Found(usize),
+    Empty(usize),
+}
+
+impl<V> Default for IdTable<V> {
+    fn default() -> IdTable<V> {
+        IdTable {
+            slots: Vec::new(),
+            len: 0,
+            hasher: RandomState::default(),
+        }
+    }
+}
+
+/// How many slots hold `held` ids and leave room for as many again, at
+/// most half of them taken.
+fn slots_for(held: usize) -> usize {
+    (4 * held).max(16).next_power_of_two()
+}
+
+impl<V> IdTable<V> {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn get(&self, id: &[u8]) -> Option<&V> {
+        match self.probe(id) {
+            Probe::Found(at) => self.slots[at].as_ref().map(|(_, value)| value),
+            Probe::Empty(_) => None,
+        }
+    }
+
+    pub fn contains(&self, id: &[u8]) -> bool {
+        matches!(self.probe(id), Probe::Found(_))
+    }
+
+    pub fn get_mut(&mut self, id: &[u8]) -> Option<&mut V> {
+        match self.probe(id) {
+            Probe::Found(at) => self.slots[at].as_mut().map(|(_, value)| value),
+            Probe::Empty(_) => None,
+        }
+    }
+
+    /// True when one more id would take more than half of the slots, and
+    /// so `entry` would grow the table first.
+    pub fn is_full(&self) -> bool {
+        2 * (self.len + 1) > self.slots.len()
+    }
+
+    /// The value held for `id`, or where it goes; grows the table first
+    /// when it is full.
+    pub fn entry(&mut self, id: &[u8]) -> Entry<'_, V> {
+        if self.is_full() {
+            self.resize(slots_for(self.len));
+        }
+        match self.probe(id) {
+            Probe::Found(at) => {
+                Entry::Occupied(&mut self.slots[at].as_mut().expect("a found slot is taken").1)
+            }
+            Probe::Empty(at) => Entry::Vacant(Vacant { table: self, at }),
+        }
+    }
+
+    /// Holds `value` for `id` (which must not be held yet).
+    pub fn insert(&mut self, id: CompactId, value: V) {
+        if self.is_full() {
+            self.resize(slots_for(self.len));
+        }
+        self.put(id, value);
+    }
+
+    /// Asks for the lines of the two slots where a lookup of `id` starts
+    /// (see `prefetch`), so that the lookup, made a while later, finds
+    /// them in the cache. Two because a 24-byte slot may straddle two
+    /// lines, and a probe often reads the next slot too.
+    pub fn prefetch(&self, id: &[u8]) {
+        if !self.slots.is_empty() {
+            let home = self.home(id);
+            crate::prefetch::prefetch(&self.slots[home]);
+            crate::prefetch::prefetch(&self.slots[(home + 1) & (self.slots.len() - 1)]);
+        }
+    }
+
+    /// Removes `id`, moving back the ids after it in its run that a probe
+    /// would otherwise no longer reach (no tombstones: a table that sees a
+    /// million removals a month stays as quick as a new one).
+    pub fn remove(&mut self, id: &[u8]) -> Option<V> {
+        let Probe::Found(mut hole) = self.probe(id) else {
+            return None;
+        };
+        let (_, value) = self.slots[hole].take().expect("a found slot is taken");
+        self.len -= 1;
+        let mask = self.slots.len() - 1;
+        let mut next = (hole + 1) & mask;
+        while let Some((held, _)) = &self.slots[next] {
+            let home = self.home(held.as_bytes());
+            // `held` may move into the hole unless its home lies after the
+            // hole, up to where it is (its probe never passed the hole).
+            if (next.wrapping_sub(home) & mask) >= (next.wrapping_sub(hole) & mask) {
+                self.slots[hole] = self.slots[next].take();
+                hole = next;
+            }
+            next = (next + 1) & mask;
+        }
+        Some(value)
+    }
+
+    /// Keeps the ids `keep` says to, in place, then resizes to leave room
+    /// for as many new ids again as remain. A table that keeps its size is
+    /// not copied into new memory, whose pages would each be faulted in
+    /// again.
+    pub fn retain(&mut self, mut keep: impl FnMut(&V) -> bool) {
+        for slot in &mut self.slots {
+            if slot.as_ref().is_some_and(|(_, value)| !keep(value)) {
+                *slot = None;
+                self.len -= 1;
+            }
+        }
+        let size = slots_for(self.len);
+        if size == self.slots.len() {
+            self.settle();
+        } else {
+            self.resize(size);
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&CompactId, &V)> {
+        self.slots.iter().flatten().map(|(id, value)| (id, value))
+    }
+
+    fn home(&self, id: &[u8]) -> usize {
+        self.hasher.hash_one(id) as usize & (self.slots.len() - 1)
+    }
+
+    fn probe(&self, id: &[u8]) -> Probe {
+        if self.slots.is_empty() {
+            return Probe::Empty(0);
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = self.home(id);
+        let wanted = Wanted::new(id);
+        loop {
+            match &self.slots[at] {
+                None => return Probe::Empty(at),
+                Some((held, _)) if held.is(&wanted) => return Probe::Found(at),
+                Some(_) => at = (at + 1) & mask,
+            }
+        }
+    }
+
+    fn resize(&mut self, size: usize) {
+        let old = std::mem::replace(
+            &mut self.slots,
+            std::iter::repeat_with(|| None).take(size).collect(),
+        );
+        self.len = 0;
+        for (id, value) in old.into_iter().flatten() {
+            self.put(id, value);
+        }
+    }
+
+    /// Moves every id back to where a probe finds it, after ids were
+    /// dropped from the middle of runs. From an empty slot onwards, each
+    /// id is taken out and put back: every run a probe walks starts after
+    /// an empty slot, so an id lands at or before where it was, behind
+    /// the ids of its run already put back.
+    fn settle(&mut self) {
+        let Some(start) = self.slots.iter().position(Option::is_none) else {
+            return;
+        };
+        let mask = self.slots.len() - 1;
+        for step in 1..=self.slots.len() {
+            if let Some((id, value)) = self.slots[(start + step) & mask].take() {
+                self.len -= 1;
+                self.put(id, value);
+            }
+        }
+    }
+
+    /// Adds an id known not to be held, with room for it.
+    fn put(&mut self, id: CompactId, value: V) {
+        match self.probe(id.as_bytes()) {
+            Probe::Empty(at) => {
+                self.slots[at] = Some((id, value));
+                self.len += 1;
+            }
+            Probe::Found(_) => unreachable!("ids are put once"),
+        }
+    }
+}
+
+impl<V: fmt::Debug> fmt::Debug for IdTable<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// Saved as a map of id to value, as a `HashMap` is.
+impl<V: serde::Serialize> serde::Serialize for IdTable<V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        // The length first, as bincode needs it.
+        let mut map = serializer.serialize_map(Some(self.len))?;
+        for (id, value) in self.iter() {
+            map.serialize_entry(id, value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de, V: serde::Deserialize<'de>> serde::Deserialize<'de> for IdTable<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<IdTable<V>, D::Error> {
+        struct Visit<V>(PhantomData<V>);
+
+        impl<'de, V: serde::Deserialize<'de>> serde::de::Visitor<'de> for Visit<V> {
+            type Value = IdTable<V>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of ids")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<IdTable<V>, A::Error> {
+                let mut table = IdTable::default();
+                if let Some(held) = map.size_hint() {
+                    table.resize(slots_for(held));
+                }
+                while let Some((id, value)) = map.next_entry::<CompactId, V>()? {
+                    if table.contains(id.as_bytes()) {
+                        return Err(serde::de::Error::custom(format!("id {id:?} saved twice")));
+                    }
+                    table.insert(id, value);
+                }
+                Ok(table)
+            }
+        }
+
+        deserializer.deserialize_map(Visit(PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn a_slot_costs_three_words() {
+        assert_eq!(std::mem::size_of::<Option<(CompactId, u64)>>(), 24);
+        assert_eq!(std::mem::size_of::<Option<(CompactId, Box<u64>)>>(), 24);
+    }
+
+    /// Tables saved when they were `HashMap`s (the join's before this
+    /// table) restore as they were, and a table is saved as that map: the
+    /// checkpoint format did not change.
+    #[test]
+    fn reads_and_writes_what_a_hash_map_did() {
+        let long = "an-order-id-longer-than-fourteen-bytes";
+        let before: HashMap<CompactId, Box<u32>> = [("ord-1", 1), (long, 2), ("", 3)]
+            .into_iter()
+            .map(|(id, value)| (CompactId::new(id), Box::new(value)))
+            .collect();
+        let table: IdTable<Box<u32>> =
+            bincode::deserialize(&bincode::serialize(&before).unwrap()).unwrap();
+        assert_eq!(table.len(), 3);
+        assert_eq!(table.get(long.as_bytes()), Some(&Box::new(2)));
+        assert_eq!(table.get(b"ord-1"), Some(&Box::new(1)));
+        let after: HashMap<CompactId, Box<u32>> =
+            bincode::deserialize(&bincode::serialize(&table).unwrap()).unwrap();
+        assert_eq!(after, before);
+    }
+
+    #[test]
+    fn an_id_saved_twice_is_refused() {
+        let twice = bincode::serialize(&vec![("ord-1", 1u32), ("ord-1", 2)]).unwrap();
+        let error = bincode::deserialize::<IdTable<u32>>(&twice).unwrap_err();
+        assert!(
+            error.to_string().contains("\"ord-1\" saved twice"),
+            "{error}"
+        );
+    }
+
+    #[derive(Clone, Debug)]
+    enum Step {
+        Insert(u16, u32),
+        Remove(u16),
+        /// Keeps the values at or above this.
+        Retain(u32),
+        Save,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            6 => (0u16..400, 0u32..1000).prop_map(|(id, value)| Step::Insert(id, value)),
+            3 => (0u16..400).prop_map(Step::Remove),
+            1 => (0u32..1000).prop_map(Step::Retain),
+            1 => Just(Step::Save),
+        ]
+    }
+
+    /// Short ids are kept in place, long ones on the heap: both kinds.
+    fn id(number: u16) -> String {
+        if number.is_multiple_of(7) {
+            format!("a-long-event-id-{number}")
+        } else {
+            format!("e{number}")
+        }
+    }
+
+    proptest! {
+        /// Against a `HashMap`: the same contents after any inserts,
+        /// removals, retains and a bincode save and restore, every id
+        /// found where a probe looks, and never more than half full.
+        #[test]
+        fn holds_what_a_map_holds(steps in proptest::collection::vec(step(), 1..1500)) {
+            let mut table = IdTable::default();
+            let mut model: HashMap<String, u32> = HashMap::new();
+            for step in steps {
+                match step {
+                    // Through `entry` when the model holds the id, else
+                    // `insert` or `entry` by turns.
+                    Step::Insert(number, value) => match table.entry(id(number).as_bytes()) {
+                        Entry::Occupied(held) => {
+                            prop_assert!(model.insert(id(number), value).is_some());
+                            *held = value;
+                        }
+                        Entry::Vacant(slot) => {
+                            prop_assert!(model.insert(id(number), value).is_none());
+                            if value % 2 == 0 {
+                                slot.insert(CompactId::new(&id(number)), value);
+                            } else {
+                                table.insert(CompactId::new(&id(number)), value);
+                            }
+                        }
+                    },
+                    Step::Remove(number) => {
+                        prop_assert_eq!(table.remove(id(number).as_bytes()), model.remove(&id(number)));
+                    }
+                    Step::Retain(floor) => {
+                        table.retain(|value| *value >= floor);
+                        model.retain(|_, value| *value >= floor);
+                    }
+                    Step::Save => {
+                        let saved = bincode::serialize(&table).unwrap();
+                        table = bincode::deserialize(&saved).unwrap();
+                    }
+                }
+                prop_assert_eq!(table.len(), model.len());
+                prop_assert!(2 * table.len() <= table.slots.len().max(1));
+            }
+            for number in 0..400 {
+                prop_assert_eq!(table.get(id(number).as_bytes()), model.get(&id(number)));
+            }
+        }
+    }
+}
