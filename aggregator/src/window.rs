@@ -186,7 +186,15 @@ impl<A: Accumulator> KeyBuckets<A> {
     /// The totals of `bucket`, if it holds data. A window's entering bucket
     /// is usually the newest and its leaving bucket the oldest, so the ends
     /// are tried before a search.
-    fn read(&self, bucket: i64) -> Option<&A> {
+    ///
+    /// The leaving bucket of a window shorter than the key's longest (a
+    /// rule's window beside its baseline), and both ends of a baseline
+    /// ending days ago, sit in the middle of days of buckets. `hint` is
+    /// where the search for this window's bucket ended at the last close;
+    /// a window moves one bucket per close, so the search starts there and
+    /// mostly ends at once, and `hint` is left where the next one starts.
+    /// Any `hint` gives the same answer, only slower.
+    fn read(&self, bucket: i64, hint: &mut u32) -> Option<&A> {
         let (newest, totals) = &self.newest;
         if *newest <= bucket {
             return (*newest == bucket).then_some(totals);
@@ -200,26 +208,24 @@ impl<A: Accumulator> KeyBuckets<A> {
         if *last < bucket {
             return None;
         }
-        // The leaving bucket of a window shorter than the key's longest (a
-        // rule's window beside its baseline) sits in the middle of days of
-        // buckets. Where it would be if they were spread evenly is exact for
-        // a key with data in every tick and near for most others, so the
-        // search starts there instead of halving the whole queue.
-        let span = u128::try_from(*last - *oldest).ok()?;
-        let offset = u128::try_from(bucket - *oldest).ok()?;
-        let guess = offset * (older.len() as u128 - 1) / span.max(1);
-        let position = gallop(older, bucket, guess as usize)?;
-        Some(&older[position].1)
+        let found = gallop(older, bucket, *hint as usize);
+        // Where the next close's bucket (this one + 1) is, or would be.
+        let next = found.map_or_else(|insert_at| insert_at, |position| position + 1);
+        *hint = u32::try_from(next).unwrap_or(u32::MAX);
+        found.ok().map(|position| &older[position].1)
     }
 
-    /// Drops every bucket at or before `cutoff`.
-    fn drop_through(&mut self, cutoff: i64) {
+    /// Drops every bucket at or before `cutoff`; how many older buckets
+    /// went (the positions of the others moved down by as many).
+    fn drop_through(&mut self, cutoff: i64) -> usize {
+        let mut dropped = 0;
         if let Some(older) = &mut self.older {
             while older.front().is_some_and(|(bucket, _)| *bucket <= cutoff) {
                 older.pop_front();
+                dropped += 1;
             }
             if !older.is_empty() {
-                return;
+                return dropped;
             }
         }
         if self.newest.0 != NO_BUCKET && self.newest.0 <= cutoff {
@@ -227,17 +233,19 @@ impl<A: Accumulator> KeyBuckets<A> {
             // Idle past every window: give the queue back too.
             self.older = None;
         }
+        dropped
     }
 }
 
-/// The position of `bucket` in `older` (sorted, without repeats), searched
-/// outwards from `guess` in growing steps and then by halving the last step.
-fn gallop<A>(older: &VecDeque<(i64, A)>, bucket: i64, guess: usize) -> Option<usize> {
+/// The position of `bucket` in `older` (sorted, without repeats), or where
+/// it would go (as `binary_search` says), searched outwards from `guess` in
+/// growing steps and then by halving the last step.
+fn gallop<A>(older: &VecDeque<(i64, A)>, bucket: i64, guess: usize) -> Result<usize, usize> {
     let at = |position: usize| older[position].0;
     let guess = guess.min(older.len() - 1);
     // The bracket [low, high) that must hold `bucket` if it is here.
     let (low, high) = match at(guess).cmp(&bucket) {
-        std::cmp::Ordering::Equal => return Some(guess),
+        std::cmp::Ordering::Equal => return Ok(guess),
         std::cmp::Ordering::Less => {
             let mut step = 1;
             let mut low = guess + 1;
@@ -272,12 +280,12 @@ fn gallop<A>(older: &VecDeque<(i64, A)>, bucket: i64, guess: usize) -> Option<us
     while low < high {
         let middle = low + (high - low) / 2;
         match at(middle).cmp(&bucket) {
-            std::cmp::Ordering::Equal => return Some(middle),
+            std::cmp::Ordering::Equal => return Ok(middle),
             std::cmp::Ordering::Less => low = middle + 1,
             std::cmp::Ordering::Greater => high = middle,
         }
     }
-    None
+    Err(low)
 }
 
 /// All keys of one (KPI, scope) and the windows kept for them.
@@ -297,6 +305,11 @@ pub struct Windows<A> {
     /// How many keys hold a bucket: the most values a close reports per
     /// window, so the snapshot's lists are allocated once at their size.
     active: usize,
+    /// Per (key, window), like `running`: where the searches for its
+    /// entering and leaving buckets start (see `KeyBuckets::read`). Only
+    /// hints, so not saved: a restored store starts them afresh.
+    #[serde(skip)]
+    hints: Vec<[u32; 2]>,
 }
 
 impl<A: Accumulator> Windows<A> {
@@ -313,6 +326,7 @@ impl<A: Accumulator> Windows<A> {
             keys: Vec::new(),
             running: Vec::new(),
             active: 0,
+            hints: Vec::new(),
         }
     }
 
@@ -364,6 +378,9 @@ impl<A: Accumulator> Windows<A> {
             // Every series reports at least one window; nothing to slide.
             return;
         }
+        if self.hints.len() < self.running.len() {
+            self.hints.resize(self.running.len(), [0, 0]);
+        }
         for key in keys {
             let index = key as usize;
             let Some(buckets) = self.keys.get_mut(index) else {
@@ -376,21 +393,26 @@ impl<A: Accumulator> Windows<A> {
                 continue;
             }
             let running = &mut self.running[index * windows_per_key..][..windows_per_key];
+            let hints = &mut self.hints[index * windows_per_key..][..windows_per_key];
             for (position, shape) in self.shapes.iter().enumerate() {
                 let entering = tick_index - shape.offset - 1;
                 let leaving = entering - shape.length;
                 let running = &mut running[position];
-                if let Some(totals) = buckets.read(entering) {
+                let [entering_hint, leaving_hint] = &mut hints[position];
+                if let Some(totals) = buckets.read(entering, entering_hint) {
                     running.add(totals);
                 }
-                if let Some(totals) = buckets.read(leaving) {
+                if let Some(totals) = buckets.read(leaving, leaving_hint) {
                     running.subtract(totals);
                 }
                 visit(key, position, running);
             }
             // No later close reads a bucket this old (the oldest read is
             // `tick_index + 1 - horizon`).
-            buckets.drop_through(tick_index - self.horizon);
+            let dropped = buckets.drop_through(tick_index - self.horizon);
+            for hint in hints.iter_mut().flatten() {
+                *hint = hint.saturating_sub(dropped as u32);
+            }
             if buckets.is_empty() {
                 self.active -= 1;
             }
@@ -495,22 +517,23 @@ mod tests {
             guess in 0usize..200,
         ) {
             let older: VecDeque<(i64, ())> = present.iter().map(|b| (*b, ())).collect();
-            let expected = older.binary_search_by_key(&bucket, |(index, _)| *index).ok();
+            let expected = older.binary_search_by_key(&bucket, |(index, _)| *index);
             proptest::prop_assert_eq!(gallop(&older, bucket, guess), expected);
         }
 
-        /// Reads through the interpolated guess give every bucket held, and
-        /// nothing for the gaps, on sparse and dense keys alike.
+        /// Reads give every bucket held, and nothing for the gaps, on
+        /// sparse and dense keys alike, whatever hint they start from.
         #[test]
         fn reads_find_exactly_the_buckets_held(
             present in proptest::collection::btree_set(0i64..300, 1..100),
+            mut hint in 0u32..200,
         ) {
             let mut key = KeyBuckets::<RatioTotals>::new();
             for bucket in &present {
                 key.bucket_mut(*bucket).samples = *bucket as u64 + 1;
             }
             for bucket in -2i64..302 {
-                let read = key.read(bucket).map(|totals| totals.samples);
+                let read = key.read(bucket, &mut hint).map(|totals| totals.samples);
                 let expected = present.contains(&bucket).then(|| bucket as u64 + 1);
                 proptest::prop_assert_eq!(read, expected, "bucket {}", bucket);
             }
