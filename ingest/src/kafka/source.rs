@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -104,6 +105,38 @@ impl SourceHandle {
     }
 }
 
+/// librdkafka's prefetch of messages not yet polled, smaller than its
+/// defaults (100,000 messages per partition, up to 64 MiB): about 1 MiB,
+/// refilled 1 ms after it drops below that (the default waits 1 s). With
+/// the defaults a backlog is fetched far ahead of the engine, into fresh
+/// memory the kernel zeroes page by page (a fifth of a catch-up's CPU time
+/// went to that), and each message is read back long after it left the
+/// cache. Catch-up takes no longer: the engine, not the fetching, sets the
+/// pace (docs/BENCHMARKS.md, live mode).
+const PREFETCH: [(&str, &str); 3] = [
+    ("queued.min.messages", "1000"),
+    ("queued.max.messages.kbytes", "1024"),
+    ("fetch.queue.backoff.ms", "1"),
+];
+
+/// The consumer's settings: the shared ones, `PREFETCH` unless the
+/// passthrough sets them, and those tripgate owns.
+fn consumer_config(kafka: &KafkaConfig) -> ClientConfig {
+    let mut config = client_config(kafka);
+    for (key, value) in PREFETCH {
+        if config.get(key).is_none() {
+            config.set(key, value);
+        }
+    }
+    config
+        .set("group.id", &kafka.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false");
+    config
+}
+
 /// Discovers the partitions, assigns them at the start offsets and starts
 /// the polling thread. Blocking: call it from a blocking thread.
 pub fn start_source(
@@ -116,14 +149,8 @@ pub fn start_source(
         role: "consumer",
         records_lag: true,
     };
-    let mut config = client_config(kafka);
-    config
-        .set("group.id", &kafka.group_id)
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("enable.partition.eof", "false");
-    let consumer: BaseConsumer<HealthContext> = config.create_with_context(context)?;
+    let consumer: BaseConsumer<HealthContext> =
+        consumer_config(kafka).create_with_context(context)?;
     let now = Instant::now();
     let mut merge = Merge::new(options.idle);
     let mut assignment = TopicPartitionList::new();
@@ -400,7 +427,25 @@ fn refill(slot: &mut Option<Vec<u8>>, bytes: Option<&[u8]>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{refill, topic_index};
+    use tripgate_model::config::Config;
+
+    use super::{consumer_config, refill, topic_index};
+
+    #[test]
+    fn the_prefetch_is_small_unless_the_passthrough_tunes_it() {
+        let settings = |client: &str| {
+            let text = format!("[kafka]\nbootstrap = \"localhost:9092\"\n[kafka.client]\n{client}");
+            consumer_config(&Config::from_toml(&text).expect("valid config").kafka)
+        };
+        let default = settings("");
+        assert_eq!(default.get("queued.min.messages"), Some("1000"));
+        assert_eq!(default.get("queued.max.messages.kbytes"), Some("1024"));
+        assert_eq!(default.get("fetch.queue.backoff.ms"), Some("1"));
+        assert_eq!(default.get("group.id"), Some("tripgate"));
+        let tuned = settings("queued_max_messages_kbytes = 65536");
+        assert_eq!(tuned.get("queued.max.messages.kbytes"), Some("65536"));
+        assert_eq!(tuned.get("queued.min.messages"), Some("1000"));
+    }
 
     #[test]
     fn a_topic_is_known_by_its_name_whatever_string_holds_it() {
