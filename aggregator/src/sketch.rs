@@ -98,11 +98,12 @@ impl Sketch {
         }
     }
 
-    /// A word of the buckets' memory, read only to bring it into the cache.
-    pub fn touch(&self) -> i64 {
-        self.buckets
-            .first()
-            .map_or(0, |entry| i64::from(entry.index))
+    /// Asks for the start of the buckets' memory to be brought into the
+    /// cache (see `KpiState::flush`), without waiting for it.
+    pub(crate) fn prefetch(&self) {
+        if let Some(entry) = self.buckets.first() {
+            crate::prefetch::prefetch(entry);
+        }
     }
 
     pub fn count(&self) -> u64 {

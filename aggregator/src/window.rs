@@ -16,11 +16,9 @@ pub trait Accumulator: Default + Clone + serde::Serialize + serde::de::Deseriali
     fn add(&mut self, other: &Self);
     fn subtract(&mut self, other: &Self);
 
-    /// Reads a word of what the totals hold outside themselves, for
-    /// nothing but bringing it into the cache (see `KpiState::flush`).
-    fn touch(&self) -> i64 {
-        0
-    }
+    /// Prefetches what the totals hold outside themselves, if anything
+    /// (see `KpiState::flush`).
+    fn prefetch_held(&self) {}
 }
 
 /// Numerator and denominator of a ratio KPI.
@@ -103,8 +101,8 @@ impl Accumulator for DistributionTotals {
         self.sketch.subtract(&other.sketch);
     }
 
-    fn touch(&self) -> i64 {
-        self.sketch.touch()
+    fn prefetch_held(&self) {
+        self.sketch.prefetch();
     }
 }
 
@@ -345,17 +343,19 @@ impl<A: Accumulator> Windows<A> {
         buckets.bucket_mut(bucket)
     }
 
-    /// Reads a word of `key`'s entry, then of what its newest bucket holds
-    /// elsewhere, for nothing but bringing them into the cache: `first`
-    /// reads the entry, the second call (`first` false) what it points to.
-    pub fn touch(&self, key: u32, first: bool) -> i64 {
-        self.keys.get(key as usize).map_or(0, |buckets| {
-            if first {
-                buckets.newest.0
-            } else {
-                buckets.newest.1.touch()
-            }
-        })
+    /// Prefetches `key`'s entry (see `KpiState::flush`).
+    pub fn prefetch_entry(&self, key: u32) {
+        if let Some(buckets) = self.keys.get(key as usize) {
+            crate::prefetch::prefetch(buckets);
+        }
+    }
+
+    /// Prefetches what `key`'s newest bucket holds elsewhere: reads the
+    /// entry, so call it once `prefetch_entry` has had time to bring it in.
+    pub fn prefetch_held(&self, key: u32) {
+        if let Some(buckets) = self.keys.get(key as usize) {
+            buckets.newest.1.prefetch_held();
+        }
     }
 
     /// How many keys hold a bucket: no close reports more values per window.
