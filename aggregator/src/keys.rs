@@ -9,15 +9,17 @@
 //! [`Admission`]: a name can be admitted for one KPI and folded into
 //! `__other__` for another whose cap filled first.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use foldhash::fast::RandomState;
-
 use crate::compact::CompactId;
+use crate::table::IdTable;
 
 /// The key that keys beyond the cap fold into.
 pub const OTHER_KEY: &str = "__other__";
+
+/// With fewer names than this a scope's table stays in the cache, and
+/// prefetching its slots would cost a hash per contribution for nothing.
+const PREFETCH_FROM: usize = 4096;
 
 /// The names of one scope, numbered in order of first admission by any KPI
 /// of the scope. Rows are never removed, so a row number stays valid for the
@@ -26,8 +28,9 @@ pub const OTHER_KEY: &str = "__other__";
 pub struct ScopeNames {
     /// Names in place (see `compact`): a lookup compares the bytes in the
     /// table's slot instead of following a pointer to them, one cache miss
-    /// fewer per lookup when keys are many.
-    index: HashMap<CompactId, u32, RandomState>,
+    /// fewer per lookup when keys are many. An `IdTable` because where a
+    /// lookup starts can be prefetched (`prefetch`).
+    index: IdTable<u32>,
     /// The same names as snapshots share them, by row.
     names: Vec<Arc<str>>,
     /// The last name found and its row: the next KPI an event contributes to
@@ -63,6 +66,14 @@ impl ScopeNames {
         self.names.push(Arc::from(name));
         self.last = Some((id, row));
         row
+    }
+
+    /// Prefetches where a lookup of `name` starts, when the table is too
+    /// large to stay in the cache (see `KpiState::contribute`).
+    pub fn prefetch(&self, name: &str) {
+        if self.names.len() >= PREFETCH_FROM {
+            self.index.prefetch(name.as_bytes());
+        }
     }
 
     pub fn name(&self, row: u32) -> &Arc<str> {

@@ -70,11 +70,14 @@ struct Series {
     targets: Vec<(usize, Nanos)>,
 }
 
-/// A window contribution with its series, key and bucket resolved, waiting
-/// to be added (see `KpiState::flush`).
+/// A window contribution waiting for its key to be resolved and its delta
+/// added (see `KpiState::flush`). Its key's name is in
+/// `KpiState::waiting_names`, from byte `name.0` on, `name.1` bytes long;
+/// `key` is its row, set when the flush resolves it.
 #[derive(Clone, Copy, Debug)]
 struct Waiting {
-    series: usize,
+    series: u32,
+    name: (u32, u32),
     key: u32,
     bucket: i64,
     delta: Delta,
@@ -92,6 +95,10 @@ pub struct KpiState {
     /// state is read, closed or saved (`flush`).
     #[serde(skip)]
     waiting: Vec<Waiting>,
+    /// The names of the waiting contributions' keys, one after another:
+    /// the events they came from are gone by the time they are resolved.
+    #[serde(skip)]
+    waiting_names: String,
     /// The key names: one table per scope, shared by the windowed series of
     /// that scope, so an event's key is looked up once for all of them.
     /// A gauge series has a table of its own, because `Gauges` numbers and
@@ -181,6 +188,7 @@ impl KpiState {
             tick,
             series,
             waiting: Vec::with_capacity(FLUSH_AT),
+            waiting_names: String::new(),
             names,
             by_kpi,
             spec_count: specs.len(),
@@ -188,7 +196,9 @@ impl KpiState {
     }
 
     /// Adds `delta` to every tracked series of `kpi` that has a key in `keys`:
-    /// gauges at once, windows at the next `flush`.
+    /// gauges at once, windows at the next `flush`, which resolves their
+    /// keys too; the lookup's slot is prefetched now, in a scope with many
+    /// names.
     pub fn contribute(&mut self, kpi: Kpi, at: Nanos, keys: &ScopeKeys<'_>, delta: Delta) {
         let bucket = at.div_euclid(self.tick);
         for &position in &self.by_kpi[kpi_slot(kpi)] {
@@ -196,16 +206,24 @@ impl KpiState {
             let Some(name) = keys.key(series.scope) else {
                 continue;
             };
-            let key = series.keys.resolve(&mut self.names[series.names], name);
+            let names = &mut self.names[series.names];
             match (&mut series.data, delta) {
-                (Data::Gauge(gauges), Delta::Gauge(change)) => gauges.change(key, change),
+                (Data::Gauge(gauges), Delta::Gauge(change)) => {
+                    gauges.change(series.keys.resolve(names, name), change)
+                }
                 (Data::Ratio(_), Delta::Ratio { .. })
-                | (Data::Distribution(_), Delta::Sample(_)) => self.waiting.push(Waiting {
-                    series: position,
-                    key,
-                    bucket,
-                    delta,
-                }),
+                | (Data::Distribution(_), Delta::Sample(_)) => {
+                    names.prefetch(name);
+                    let start = self.waiting_names.len() as u32;
+                    self.waiting_names.push_str(name);
+                    self.waiting.push(Waiting {
+                        series: position as u32,
+                        name: (start, name.len() as u32),
+                        key: 0,
+                        bucket,
+                        delta,
+                    })
+                }
                 (_, delta) => unreachable!("{delta:?} does not fit {kpi}"),
             }
         }
@@ -214,31 +232,40 @@ impl KpiState {
         }
     }
 
-    /// Adds the waiting contributions to their windows, in the order they
-    /// were made. With many keys each one's entry, and a distribution's
-    /// sketch, is a cache miss; made one contribution at a time each miss
-    /// is waited for alone. Here every waiting entry is prefetched first,
-    /// then every sketch they point to (reading the entries, which have
-    /// arrived meanwhile), and the additions then find their memory in the
+    /// Resolves the waiting contributions' keys and adds them to their
+    /// windows, in the order they were made. With many keys, each name's
+    /// slot in its scope's table, each key's entry and a distribution's
+    /// sketch are cache misses; made one contribution at a time, each miss
+    /// is waited for alone, one after another. Here they overlap, in three
+    /// rounds: the names' slots were prefetched as the contributions were
+    /// made; the keys are resolved (in order of contribution, as admission
+    /// needs) and their entries prefetched; then every sketch the entries
+    /// point to is prefetched; and the additions find their memory in the
     /// cache. Prefetches, not reads: a read that misses holds the processor
     /// up once the few dozen instructions it can run past it are used, so
     /// reads made ahead overlapped only a few misses; prefetches retire at
-    /// once and all of a flush's are in flight together. Additions of
+    /// once and all of a round's are in flight together. Additions of
     /// integers and sketch counts give the same totals in any grouping.
     pub fn flush(&mut self) {
         if self.waiting.is_empty() {
             return;
         }
         let mut waiting = std::mem::take(&mut self.waiting);
-        for contribution in &waiting {
-            match &self.series[contribution.series].data {
-                Data::Ratio(windows) => windows.prefetch_entry(contribution.key),
-                Data::Distribution(windows) => windows.prefetch_entry(contribution.key),
+        for contribution in &mut waiting {
+            let (start, len) = contribution.name;
+            let name = &self.waiting_names[start as usize..][..len as usize];
+            let series = &mut self.series[contribution.series as usize];
+            let key = series.keys.resolve(&mut self.names[series.names], name);
+            contribution.key = key;
+            match &series.data {
+                Data::Ratio(windows) => windows.prefetch_entry(key),
+                Data::Distribution(windows) => windows.prefetch_entry(key),
                 Data::Gauge(_) => {}
             }
         }
+        self.waiting_names.clear();
         for contribution in &waiting {
-            match &self.series[contribution.series].data {
+            match &self.series[contribution.series as usize].data {
                 Data::Ratio(windows) => windows.prefetch_held(contribution.key),
                 Data::Distribution(windows) => windows.prefetch_held(contribution.key),
                 Data::Gauge(_) => {}
@@ -250,8 +277,9 @@ impl KpiState {
                 key,
                 bucket,
                 delta,
+                ..
             } = contribution;
-            match (&mut self.series[series].data, delta) {
+            match (&mut self.series[series as usize].data, delta) {
                 (Data::Ratio(windows), Delta::Ratio { numerator, samples }) => {
                     let totals = windows.bucket_mut(key, bucket);
                     totals.numerator.add(numerator);
@@ -359,5 +387,75 @@ fn distribution_stats(totals: &DistributionTotals) -> DistributionStats {
         p90,
         p95,
         p99,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tripgate_model::Span;
+
+    use super::*;
+
+    const TICK: Nanos = 60 * NANOS_PER_SECOND;
+
+    /// More keys than `keys::PREFETCH_FROM`, so the names' slots are
+    /// prefetched, with names short enough to be held in place and long
+    /// enough to be held on the heap, every key contributing a count of
+    /// its own across many flushes: each contribution must reach its own
+    /// key, whatever the flush it waited for.
+    #[test]
+    fn each_of_many_keys_gets_its_own_contributions() {
+        let spec = |kpi| WindowSpec {
+            kpi,
+            scope: ScopeDim::Warehouse,
+            window: Some(Span::parse("1h").expect("valid span")),
+            offset: 0,
+        };
+        let specs = [spec(Kpi::OnTimeRate), spec(Kpi::CycleTime)];
+        let mut state = KpiState::new(TICK, 10_000, &specs);
+        let name = |key: usize| match key % 2 {
+            0 => format!("wh-{key}"),
+            _ => format!("a-warehouse-with-a-long-name-{key}"),
+        };
+        let keys = 6_000;
+        // Key k gets k % 7 + 1 deliveries, spread over the rounds.
+        for round in 0..7 {
+            for key in (0..keys).filter(|key| key % 7 >= round) {
+                let name = name(key);
+                let keys = ScopeKeys {
+                    warehouse: Some(&name),
+                    ..ScopeKeys::default()
+                };
+                let on_time = Delta::Ratio {
+                    numerator: i128::from(key % 2 == 0),
+                    samples: 1,
+                };
+                state.contribute(Kpi::OnTimeRate, 0, &keys, on_time);
+                let seconds = (key as i64 + 1) * NANOS_PER_SECOND;
+                state.contribute(Kpi::CycleTime, 0, &keys, Delta::Sample(seconds));
+            }
+        }
+        let values = state.close(1);
+        let [ratios, cycles] = [&values[0].values, &values[1].values];
+        assert_eq!((ratios.len(), cycles.len()), (keys, keys));
+        for (key, ((ratio_name, ratio), (cycle_name, cycle))) in
+            ratios.iter().zip(cycles).enumerate()
+        {
+            assert_eq!((&**ratio_name, &**cycle_name), (&*name(key), &*name(key)));
+            let deliveries = key as u64 % 7 + 1;
+            let on_time = if key % 2 == 0 { 1.0 } else { 0.0 };
+            assert_eq!(
+                *ratio,
+                Measure::Ratio {
+                    value: on_time,
+                    samples: deliveries
+                }
+            );
+            let Measure::Distribution(stats) = cycle else {
+                panic!("{cycle:?} is not a distribution");
+            };
+            assert_eq!(stats.count, deliveries);
+            assert_eq!(stats.mean, key as f64 + 1.0);
+        }
     }
 }

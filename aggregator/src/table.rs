@@ -1,13 +1,14 @@
 //! A hash table from ids to values, for the tables far larger than the
-//! cache: the dedup memory (`seen`) and the join's orders and tickets
-//! (`entities`).
+//! cache: the dedup memory (`seen`), the join's orders and tickets
+//! (`entities`), and the key names of a scope (`keys`).
 //!
 //! Open addressing with linear probing, each slot holding the id and its
 //! value together, at most half of them taken. The point is the cache.
 //! Where a lookup starts is known from the id alone, before any of the
 //! table is read, so it can be prefetched (`prefetch`): `offer_all` does
-//! so for a batch's event ids, and `warm` in `engine` for the orders and
-//! tickets the events after the next ones name. A `std::collections::HashMap`
+//! so for a batch's event ids, `warm` in `engine` for the orders and
+//! tickets the events after the next ones name, and `KpiState::contribute`
+//! for the key names its `flush` resolves. A `std::collections::HashMap`
 //! cannot be asked where it will look, and its lookups cost two misses in
 //! a row (its control bytes, then the slot they point to). And a lookup
 //! that finds nothing ends at the empty slot an insert of that id fills,
@@ -80,6 +81,13 @@ impl<V, S: BuildHasher> IdTable<V, S> {
     pub fn get(&self, id: &[u8]) -> Option<&V> {
         match self.probe(id) {
             Probe::Found(at) => self.slots[at].as_ref().map(|(_, value)| value),
+            Probe::Empty(_) => None,
+        }
+    }
+
+    pub fn get_key_value(&self, id: &[u8]) -> Option<(&CompactId, &V)> {
+        match self.probe(id) {
+            Probe::Found(at) => self.slots[at].as_ref().map(|(id, value)| (id, value)),
             Probe::Empty(_) => None,
         }
     }
