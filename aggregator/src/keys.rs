@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use crate::compact::CompactId;
+use crate::compact::{CompactId, Wanted};
 use crate::table::IdTable;
 
 /// The key that keys beyond the cap fold into.
@@ -37,21 +37,55 @@ pub struct ScopeNames {
     /// under this scope asks for the same name, and this answers without
     /// touching the table. Only names that have a row are held.
     #[serde(skip)]
-    last: Option<(CompactId, u32)>,
+    last: Option<(Recent, u32)>,
+}
+
+/// A name as `ScopeNames::last` holds it: a short one as the words a lookup
+/// compares (see `compact::Wanted`), so that it is checked, and replaced,
+/// with a few whole-word moves, and a long one as the table holds it.
+#[derive(Debug)]
+enum Recent {
+    Short { len: u8, low: u64, high: u64 },
+    Long(CompactId),
+}
+
+impl Recent {
+    /// `wanted` as held; `held` is the table's copy of the same name.
+    fn new(wanted: &Wanted, held: &CompactId) -> Recent {
+        match *wanted {
+            Wanted::Inline { len, low, high } => Recent::Short { len, low, high },
+            // A reference count, not an allocation.
+            Wanted::Heap(_) => Recent::Long(held.clone()),
+        }
+    }
+
+    fn is(&self, wanted: &Wanted) -> bool {
+        match (self, wanted) {
+            (Recent::Short { len, low, high }, Wanted::Inline { .. }) => {
+                *wanted
+                    == (Wanted::Inline {
+                        len: *len,
+                        low: *low,
+                        high: *high,
+                    })
+            }
+            (Recent::Long(held), Wanted::Heap(_)) => held.is(wanted),
+            _ => false,
+        }
+    }
 }
 
 impl ScopeNames {
     /// The row of `name`, if some KPI of the scope admitted it.
     fn find(&mut self, name: &str) -> Option<u32> {
+        let wanted = Wanted::new(name.as_bytes());
         if let Some((last, row)) = &self.last {
-            if last.as_bytes() == name.as_bytes() {
+            if last.is(&wanted) {
                 return Some(*row);
             }
         }
         let (held, &row) = self.index.get_key_value(name.as_bytes())?;
-        // A clone of the table's key: a copy for short names, a reference
-        // count for long ones, never an allocation.
-        self.last = Some((held.clone(), row));
+        self.last = Some((Recent::new(&wanted, held), row));
         Some(row)
     }
 
@@ -62,9 +96,9 @@ impl ScopeNames {
         }
         let row = self.names.len() as u32;
         let id = CompactId::new(name);
-        self.index.insert(id.clone(), row);
+        self.last = Some((Recent::new(&Wanted::new(name.as_bytes()), &id), row));
+        self.index.insert(id, row);
         self.names.push(Arc::from(name));
-        self.last = Some((id, row));
         row
     }
 
@@ -228,6 +262,36 @@ mod tests {
             assert_eq!(first.resolve(&mut names, "C"), c_first);
             assert_eq!(first.resolve(&mut names, "A"), a);
             assert_eq!(second.resolve(&mut names, "A"), a_second);
+        }
+    }
+
+    /// The remembered name answers only for itself: not for a name that
+    /// differs from it in its last bytes, or only in length, or for a long
+    /// name after a short one.
+    #[test]
+    fn the_last_name_answers_only_for_itself() {
+        let mut names = ScopeNames::default();
+        let mut keys = Admission::new(10);
+        let long = "a-name-longer-than-fourteen-bytes";
+        let all = [
+            "wh-0000000001",
+            "wh-0000000002",
+            "wh-000000000",
+            "wh-000000000\0",
+            long,
+            "a-name-longer-than-fourteen-byteS",
+            "",
+        ];
+        let rows: Vec<u32> = all
+            .iter()
+            .map(|name| keys.resolve(&mut names, name))
+            .collect();
+        assert_eq!(rows, (0..all.len() as u32).collect::<Vec<_>>());
+        for _ in 0..2 {
+            for (name, row) in all.iter().zip(&rows).chain(all.iter().zip(&rows).rev()) {
+                assert_eq!(keys.resolve(&mut names, name), *row, "{name:?}");
+                assert_eq!(keys.resolve(&mut names, name), *row, "{name:?} again");
+            }
         }
     }
 
