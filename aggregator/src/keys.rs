@@ -19,7 +19,7 @@ pub const OTHER_KEY: &str = "__other__";
 
 /// With fewer names than this a scope's table stays in the cache, and
 /// prefetching its slots would cost a hash per contribution for nothing.
-const PREFETCH_FROM: usize = 4096;
+const LARGE_FROM: usize = 4096;
 
 /// The names of one scope, numbered in order of first admission by any KPI
 /// of the scope. Rows are never removed, so a row number stays valid for the
@@ -102,12 +102,15 @@ impl ScopeNames {
         row
     }
 
-    /// Prefetches where a lookup of `name` starts, when the table is too
-    /// large to stay in the cache (see `KpiState::contribute`).
+    /// True when the table holds too many names to stay in the cache, so
+    /// that a lookup is worth prefetching (see `KpiState::contribute`).
+    pub fn is_large(&self) -> bool {
+        self.names.len() >= LARGE_FROM
+    }
+
+    /// Prefetches where a lookup of `name` starts.
     pub fn prefetch(&self, name: &str) {
-        if self.names.len() >= PREFETCH_FROM {
-            self.index.prefetch(name.as_bytes());
-        }
+        self.index.prefetch(name.as_bytes());
     }
 
     pub fn name(&self, row: u32) -> &Arc<str> {

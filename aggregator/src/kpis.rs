@@ -70,17 +70,33 @@ struct Series {
     targets: Vec<(usize, Nanos)>,
 }
 
-/// A window contribution waiting for its key to be resolved and its delta
-/// added (see `KpiState::flush`). Its key's name is in
-/// `KpiState::waiting_names`, from byte `name.0` on, `name.1` bytes long;
-/// `key` is its row, set when the flush resolves it.
+/// A window contribution waiting for its delta to be added, and perhaps for
+/// its key to be resolved (see `KpiState::flush`).
 #[derive(Clone, Copy, Debug)]
 struct Waiting {
     series: u32,
-    name: (u32, u32),
-    key: u32,
+    key: Key,
     bucket: i64,
     delta: Delta,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Key {
+    /// Resolved: the key's row.
+    Row(u32),
+    /// Not yet: its name is in `KpiState::waiting_names`, from byte `.0`
+    /// on, `.1` bytes long.
+    Name(u32, u32),
+}
+
+impl Key {
+    /// The row of a key `flush` has resolved.
+    fn row(self) -> u32 {
+        match self {
+            Key::Row(row) => row,
+            Key::Name(..) => unreachable!("a flush resolves every key first"),
+        }
+    }
 }
 
 /// How many window contributions wait before they are added together.
@@ -195,9 +211,10 @@ impl KpiState {
     }
 
     /// Adds `delta` to every tracked series of `kpi` that has a key in `keys`:
-    /// gauges at once, windows at the next `flush`, which resolves their
-    /// keys too; the lookup's slot is prefetched now, in a scope with many
-    /// names.
+    /// gauges at once, windows at the next `flush`. In a scope with many
+    /// names the flush resolves the key too, and the slot where its lookup
+    /// starts is prefetched now; a scope with few names stays in the cache,
+    /// and its key is resolved at once, not copied to wait.
     pub fn contribute(&mut self, kpi: Kpi, at: Nanos, keys: &ScopeKeys<'_>, delta: Delta) {
         let bucket = at.div_euclid(self.tick);
         for &position in &self.by_kpi[kpi_slot(kpi)] {
@@ -212,13 +229,17 @@ impl KpiState {
                 }
                 (Data::Ratio(_), Delta::Ratio { .. })
                 | (Data::Distribution(_), Delta::Sample(_)) => {
-                    names.prefetch(name);
-                    let start = self.waiting_names.len() as u32;
-                    self.waiting_names.push_str(name);
+                    let key = if names.is_large() {
+                        names.prefetch(name);
+                        let start = self.waiting_names.len() as u32;
+                        self.waiting_names.push_str(name);
+                        Key::Name(start, name.len() as u32)
+                    } else {
+                        Key::Row(series.keys.resolve(names, name))
+                    };
                     self.waiting.push(Waiting {
                         series: position as u32,
-                        name: (start, name.len() as u32),
-                        key: 0,
+                        key,
                         bucket,
                         delta,
                     })
@@ -231,14 +252,16 @@ impl KpiState {
         }
     }
 
-    /// Resolves the waiting contributions' keys and adds them to their
-    /// windows, in the order they were made. With many keys, each name's
-    /// slot in its scope's table, each key's entry and a distribution's
-    /// sketch are cache misses; made one contribution at a time, each miss
-    /// is waited for alone, one after another. Here they overlap, in three
-    /// rounds: the names' slots were prefetched as the contributions were
-    /// made; the keys are resolved (in order of contribution, as admission
-    /// needs) and their entries prefetched; then every sketch the entries
+    /// Resolves the waiting contributions' keys that wait for it and adds
+    /// them all to their windows, in the order they were made. With many
+    /// keys, each name's slot in its scope's table, each key's entry and a
+    /// distribution's sketch are cache misses; made one contribution at a
+    /// time, each miss is waited for alone, one after another. Here they
+    /// overlap, in three rounds: the names' slots were prefetched as the
+    /// contributions were made; the keys are resolved (in order of
+    /// contribution, as admission needs: a scope's keys wait from the
+    /// moment it has many names on, so none is resolved before an earlier
+    /// one) and their entries prefetched; then every sketch the entries
     /// point to is prefetched; and the additions find their memory in the
     /// cache. Prefetches, not reads: a read that misses holds the processor
     /// up once the few dozen instructions it can run past it are used, so
@@ -251,11 +274,15 @@ impl KpiState {
         }
         let mut waiting = std::mem::take(&mut self.waiting);
         for contribution in &mut waiting {
-            let (start, len) = contribution.name;
-            let name = &self.waiting_names[start as usize..][..len as usize];
             let series = &mut self.series[contribution.series as usize];
-            let key = series.keys.resolve(&mut self.names[series.names], name);
-            contribution.key = key;
+            let key = match contribution.key {
+                Key::Row(row) => row,
+                Key::Name(start, len) => {
+                    let name = &self.waiting_names[start as usize..][..len as usize];
+                    series.keys.resolve(&mut self.names[series.names], name)
+                }
+            };
+            contribution.key = Key::Row(key);
             match &series.data {
                 Data::Ratio(windows) => windows.prefetch_entry(key),
                 Data::Distribution(windows) => windows.prefetch_entry(key),
@@ -265,8 +292,8 @@ impl KpiState {
         self.waiting_names.clear();
         for contribution in &waiting {
             match &self.series[contribution.series as usize].data {
-                Data::Ratio(windows) => windows.prefetch_held(contribution.key),
-                Data::Distribution(windows) => windows.prefetch_held(contribution.key),
+                Data::Ratio(windows) => windows.prefetch_held(contribution.key.row()),
+                Data::Distribution(windows) => windows.prefetch_held(contribution.key.row()),
                 Data::Gauge(_) => {}
             }
         }
@@ -276,8 +303,8 @@ impl KpiState {
                 key,
                 bucket,
                 delta,
-                ..
             } = contribution;
+            let key = key.row();
             match (&mut self.series[series as usize].data, delta) {
                 (Data::Ratio(windows), Delta::Ratio { numerator, samples }) => {
                     let totals = windows.bucket_mut(key, bucket);
@@ -404,7 +431,7 @@ mod tests {
         }
     }
 
-    /// More keys than `keys::PREFETCH_FROM`, so the names' slots are
+    /// More keys than `keys::LARGE_FROM`, so the names' slots are
     /// prefetched, with names short enough to be held in place and long
     /// enough to be held on the heap, every key contributing a count of
     /// its own across many flushes: each contribution must reach its own
