@@ -494,4 +494,63 @@ mod tests {
             assert_eq!(stats.mean, key as f64 + 1.0);
         }
     }
+
+    /// Admission past the cap in a scope whose keys wait for the flush:
+    /// each KPI admits the first `max_keys` names in its own order of
+    /// contribution and folds the rest into `__other__`, as it would one
+    /// contribution at a time.
+    #[test]
+    fn admission_keeps_the_order_of_contribution_when_keys_wait() {
+        let spec = |kpi| WindowSpec {
+            kpi,
+            scope: ScopeDim::Warehouse,
+            window: Some(Span::parse("1h").expect("valid span")),
+            offset: 0,
+        };
+        let specs = [spec(Kpi::OnTimeRate), spec(Kpi::CycleTime)];
+        let cap = 5_000;
+        let mut state = KpiState::new(TICK, cap, &specs);
+        let name = |key: usize| format!("wh-{key}");
+        let keys = 6_000;
+        let sample = Delta::Ratio {
+            numerator: 1,
+            samples: 1,
+        };
+        let orders: [(Kpi, Delta, Vec<usize>); 2] = [
+            (Kpi::OnTimeRate, sample, (0..keys).collect()),
+            (Kpi::CycleTime, Delta::Sample(1), (0..keys).rev().collect()),
+        ];
+        for (kpi, delta, order) in &orders {
+            for key in order {
+                let name = name(*key);
+                let keys = ScopeKeys {
+                    warehouse: Some(&name),
+                    ..ScopeKeys::default()
+                };
+                state.contribute(*kpi, 0, &keys, *delta);
+            }
+        }
+        let values = state.close(1);
+        let listed = |series: usize| -> Vec<String> {
+            values[series]
+                .values
+                .iter()
+                .map(|(name, _)| name.to_string())
+                .collect()
+        };
+        let expected = |order: &mut dyn Iterator<Item = usize>| -> Vec<String> {
+            let mut names: Vec<String> = order.take(cap).map(name).collect();
+            names.push(crate::keys::OTHER_KEY.to_string());
+            names
+        };
+        assert_eq!(listed(0), expected(&mut (0..keys)));
+        assert_eq!(listed(1), expected(&mut (0..keys).rev()));
+        let other_samples = |series: usize| match values[series].values.last() {
+            Some((_, Measure::Ratio { samples, .. })) => *samples,
+            Some((_, Measure::Distribution(stats))) => stats.count,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(other_samples(0), (keys - cap) as u64);
+        assert_eq!(other_samples(1), (keys - cap) as u64);
+    }
 }
