@@ -427,6 +427,16 @@ mod tests {
 
     const TICK: Nanos = 60 * NANOS_PER_SECOND;
 
+    /// `on_time_rate` and `cycle_time` by warehouse over 1h.
+    fn warehouse_specs() -> [WindowSpec; 2] {
+        [Kpi::OnTimeRate, Kpi::CycleTime].map(|kpi| WindowSpec {
+            kpi,
+            scope: ScopeDim::Warehouse,
+            window: Some(Span::parse("1h").expect("valid span")),
+            offset: 0,
+        })
+    }
+
     #[test]
     fn a_kpi_slot_is_its_place_in_all() {
         for (place, kpi) in Kpi::ALL.iter().enumerate() {
@@ -441,14 +451,7 @@ mod tests {
     /// key, whatever the flush it waited for.
     #[test]
     fn each_of_many_keys_gets_its_own_contributions() {
-        let spec = |kpi| WindowSpec {
-            kpi,
-            scope: ScopeDim::Warehouse,
-            window: Some(Span::parse("1h").expect("valid span")),
-            offset: 0,
-        };
-        let specs = [spec(Kpi::OnTimeRate), spec(Kpi::CycleTime)];
-        let mut state = KpiState::new(TICK, 10_000, &specs);
+        let mut state = KpiState::new(TICK, 10_000, &warehouse_specs());
         let name = |key: usize| match key % 2 {
             0 => format!("wh-{key}"),
             _ => format!("a-warehouse-with-a-long-name-{key}"),
@@ -501,15 +504,8 @@ mod tests {
     /// contribution at a time.
     #[test]
     fn admission_keeps_the_order_of_contribution_when_keys_wait() {
-        let spec = |kpi| WindowSpec {
-            kpi,
-            scope: ScopeDim::Warehouse,
-            window: Some(Span::parse("1h").expect("valid span")),
-            offset: 0,
-        };
-        let specs = [spec(Kpi::OnTimeRate), spec(Kpi::CycleTime)];
         let cap = 5_000;
-        let mut state = KpiState::new(TICK, cap, &specs);
+        let mut state = KpiState::new(TICK, cap, &warehouse_specs());
         let name = |key: usize| format!("wh-{key}");
         let keys = 6_000;
         let sample = Delta::Ratio {
