@@ -68,6 +68,10 @@ struct Series {
     /// Per window (gauges: per offset): the spec it reports
     /// into and its length in nanoseconds.
     targets: Vec<(usize, Nanos)>,
+    /// The row of the global scope's one key, once resolved: most events
+    /// contribute under it, and admission is permanent, so it never changes.
+    #[serde(skip)]
+    global_row: Option<u32>,
 }
 
 /// A window contribution waiting for its delta to be added, and perhaps for
@@ -157,6 +161,7 @@ impl KpiState {
                         keys: Admission::new(max_keys),
                         data: Data::Gauge(Gauges::new(Vec::new())),
                         targets: Vec::new(),
+                        global_row: None,
                     });
                     shapes.push(Vec::new());
                     series.len() - 1
@@ -237,8 +242,14 @@ impl KpiState {
                         let start = self.waiting_names.len() as u32;
                         self.waiting_names.push_str(name);
                         Key::Name(start, name.len() as u32)
+                    } else if let Some(row) = series.global_row {
+                        Key::Row(row)
                     } else {
-                        Key::Row(series.keys.resolve(names, name))
+                        let row = series.keys.resolve(names, name);
+                        if series.scope == ScopeDim::Global {
+                            series.global_row = Some(row);
+                        }
+                        Key::Row(row)
                     };
                     self.waiting.push(Waiting {
                         series: position as u32,
