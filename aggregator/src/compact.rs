@@ -65,7 +65,6 @@ impl CompactId {
 /// with a length. A table probe compares the id it looks for with every id
 /// of its run, and the ids of a stream mostly have one length
 /// (`ev-118234`, `ev-118235`).
-#[derive(PartialEq, Eq)]
 pub enum Wanted<'a> {
     /// Bytes 0 to 7 and 8 to 13, little-endian.
     Inline {

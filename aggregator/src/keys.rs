@@ -61,14 +61,14 @@ impl Recent {
 
     fn is(&self, wanted: &Wanted) -> bool {
         match (self, wanted) {
-            (Recent::Short { len, low, high }, Wanted::Inline { .. }) => {
-                *wanted
-                    == (Wanted::Inline {
-                        len: *len,
-                        low: *low,
-                        high: *high,
-                    })
-            }
+            (
+                Recent::Short { len, low, high },
+                Wanted::Inline {
+                    len: wanted_len,
+                    low: wanted_low,
+                    high: wanted_high,
+                },
+            ) => (len, low, high) == (wanted_len, wanted_low, wanted_high),
             (Recent::Long(held), Wanted::Heap(_)) => held.is(wanted),
             _ => false,
         }
