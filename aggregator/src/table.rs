@@ -79,12 +79,10 @@ impl<V, S: BuildHasher> IdTable<V, S> {
     }
 
     pub fn get(&self, id: &[u8]) -> Option<&V> {
-        match self.probe(id) {
-            Probe::Found(at) => self.slots[at].as_ref().map(|(_, value)| value),
-            Probe::Empty(_) => None,
-        }
+        self.get_key_value(id).map(|(_, value)| value)
     }
 
+    /// The id as held, and its value.
     pub fn get_key_value(&self, id: &[u8]) -> Option<(&CompactId, &V)> {
         match self.probe(id) {
             Probe::Found(at) => self.slots[at].as_ref().map(|(id, value)| (id, value)),
