@@ -4,6 +4,10 @@
 use tripgate_ingest::decode;
 use tripgate_model::RejectReason::{self, *};
 
+#[path = "../../tests/support/contract_example.rs"]
+mod contract_example;
+use contract_example::tiny;
+
 /// 1-based line numbers and reasons, from `examples/tiny/README.md` section 1.
 const REJECTED: [(usize, RejectReason); 6] = [
     (8, MalformedJson),
@@ -16,11 +20,9 @@ const REJECTED: [(usize, RejectReason); 6] = [
 
 #[test]
 fn tiny_example_lines_decode_or_reject_as_the_readme_says() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/examples/tiny/events.jsonl"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{path}: {error}"));
+    let path = tiny("events.jsonl");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 34);
     for (index, line) in lines.iter().enumerate() {
@@ -44,10 +46,7 @@ fn tiny_example_lines_decode_or_reject_as_the_readme_says() {
 
 #[test]
 fn tiny_example_details_say_what_and_where() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/examples/tiny/events.jsonl"
-    );
+    let path = tiny("events.jsonl");
     let text = std::fs::read_to_string(path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let detail = |number: usize| {

@@ -9,11 +9,9 @@ fn tripgate() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tripgate"))
 }
 
-fn tiny(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/examples/tiny")
-        .join(file)
-}
+#[path = "../../tests/support/contract_example.rs"]
+mod contract_example;
+use contract_example::tiny;
 
 fn records(text: &str) -> Vec<Value> {
     text.lines()
