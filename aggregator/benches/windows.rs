@@ -32,9 +32,10 @@ use tripgate_model::time::NANOS_PER_SECOND;
 use tripgate_model::{Kpi, Nanos, ScopeDim, Span, WindowSpec};
 
 /// The allocator the `tripgate` binary runs with, so the store's memory is
-/// laid out as it is there.
+/// laid out as it is there: jemalloc, with huge pages for the big tables.
 #[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+static ALLOCATOR: tripgate_aggregator::huge_pages::HugeTables<tikv_jemallocator::Jemalloc> =
+    tripgate_aggregator::huge_pages::HugeTables(tikv_jemallocator::Jemalloc);
 
 const KEYS: usize = 100_000;
 const TICK: Nanos = 60 * NANOS_PER_SECOND;

@@ -3,7 +3,8 @@
 //! Entry point: [`Aggregator`]. Offer validated events, call
 //! [`Aggregator::advance`], receive one [`tripgate_model::TickSnapshot`] per
 //! closed tick.
-// One `unsafe` block, a cache prefetch hint (`prefetch`); none elsewhere.
+// `unsafe` in two modules only: a cache prefetch hint (`prefetch`), and
+// the global allocator that gives the big tables huge pages (`huge_pages`).
 #![deny(unsafe_code)]
 
 mod apply;
@@ -11,6 +12,7 @@ mod compact;
 mod engine;
 mod entities;
 mod gauge;
+pub mod huge_pages;
 mod keys;
 mod kpis;
 mod pending;

@@ -8,7 +8,7 @@
 //! are soon used up. A prefetch retires at once, so a batch's worth can be
 //! in flight while the work before them goes on. Stable Rust has no safe
 //! prefetch yet (`std::hint::prefetch_read` is nightly-only, and safe
-//! there); this is the one `unsafe` block in the workspace.
+//! there).
 
 /// Brings the cache line holding `value` into the cache, without waiting.
 #[inline(always)]

@@ -1,0 +1,106 @@
+//! `HugeTables` as the `tripgate` binary uses it: the global allocator,
+//! over jemalloc. What the kernel was told about each allocation's pages
+//! is read back from `/proc/self/smaps` (`hg`: huge pages advised, `nh`:
+//! advised against).
+
+use std::sync::Mutex;
+
+use tripgate_aggregator::huge_pages::{HugeTables, HUGE_PAGE};
+
+#[global_allocator]
+static ALLOCATOR: HugeTables<tikv_jemallocator::Jemalloc> = HugeTables(tikv_jemallocator::Jemalloc);
+
+/// The tests look at the whole address space: one at a time, so that
+/// none sees another's allocations.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// The `VmFlags` of the mapping holding `address`, if one does.
+fn flags_at(address: usize) -> Option<Vec<String>> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").expect("Linux has /proc/self/smaps");
+    let mut inside = false;
+    for line in smaps.lines() {
+        if let Some((range, _)) = line.split_once(' ') {
+            if let Some((start, end)) = range.split_once('-') {
+                if let (Ok(start), Ok(end)) = (
+                    usize::from_str_radix(start, 16),
+                    usize::from_str_radix(end, 16),
+                ) {
+                    inside = (start..end).contains(&address);
+                    continue;
+                }
+            }
+        }
+        if let Some(flags) = line.strip_prefix("VmFlags:") {
+            if inside {
+                return Some(flags.split_whitespace().map(str::to_owned).collect());
+            }
+        }
+    }
+    None
+}
+
+fn advised_huge(address: usize) -> bool {
+    flags_at(address).is_some_and(|flags| flags.iter().any(|flag| flag == "hg"))
+}
+
+/// Whether this kernel takes the advice at all.
+fn kernel_has_huge_pages() -> bool {
+    std::path::Path::new("/sys/kernel/mm/transparent_hugepage/enabled").exists()
+}
+
+#[test]
+fn a_big_allocation_is_placed_and_advised_and_loses_the_advice_when_freed() {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let table = vec![7u64; 3 * HUGE_PAGE / 8];
+    let address = table.as_ptr() as usize;
+    assert_eq!(address % HUGE_PAGE, 0, "placed on a huge page's boundary");
+    if kernel_has_huge_pages() {
+        assert!(advised_huge(address));
+        assert!(advised_huge(address + table.len() * 8 - 1));
+    }
+    assert!(table.iter().all(|&word| word == 7));
+    drop(table);
+    if kernel_has_huge_pages() {
+        assert!(!advised_huge(address), "{:?}", flags_at(address));
+    }
+}
+
+#[test]
+fn a_small_allocation_is_left_to_the_allocator() {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let small = vec![1u8; 4096];
+    if kernel_has_huge_pages() {
+        assert!(!advised_huge(small.as_ptr() as usize));
+    }
+}
+
+#[test]
+fn growing_past_a_huge_page_keeps_the_contents_and_gets_the_advice() {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Pushes grow the vector by realloc from small to big and big to bigger.
+    let mut grown: Vec<u32> = Vec::new();
+    for value in 0..(3 * HUGE_PAGE / 4) as u32 {
+        grown.push(value);
+    }
+    assert_eq!(grown.as_ptr() as usize % HUGE_PAGE, 0);
+    assert!(grown
+        .iter()
+        .enumerate()
+        .all(|(at, &value)| value == at as u32));
+    if kernel_has_huge_pages() {
+        assert!(advised_huge(grown.as_ptr() as usize));
+    }
+    // And shrinking back below it.
+    grown.truncate(1000);
+    grown.shrink_to_fit();
+    assert!(grown
+        .iter()
+        .enumerate()
+        .all(|(at, &value)| value == at as u32));
+}
