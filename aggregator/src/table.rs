@@ -13,7 +13,8 @@
 //! a row (its control bytes, then the slot they point to). And a lookup
 //! that finds nothing ends at the empty slot an insert of that id fills,
 //! so the insert's line is the one the lookup brought in; `HashMap`'s
-//! slot for a new key is a line its lookup never read.
+//! slot for a new key is a line its lookup never read. The slots are in
+//! huge pages (`huge_pages`), so a lookup seldom waits for a page walk.
 
 use std::fmt;
 use std::hash::BuildHasher;
@@ -214,10 +215,9 @@ impl<V, S: BuildHasher> IdTable<V, S> {
     }
 
     fn resize(&mut self, size: usize) {
-        let old = std::mem::replace(
-            &mut self.slots,
-            std::iter::repeat_with(|| None).take(size).collect(),
-        );
+        let slots =
+            crate::huge_pages::for_table(|| std::iter::repeat_with(|| None).take(size).collect());
+        let old = std::mem::replace(&mut self.slots, slots);
         self.len = 0;
         for (id, value) in old.into_iter().flatten() {
             self.put(id, value);

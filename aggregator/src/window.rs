@@ -295,7 +295,9 @@ pub struct Windows<A> {
     horizon: i64,
     /// By key number: the key's row in its scope (`keys::ScopeNames`), so
     /// one name lookup finds the key in every KPI of the scope. A row no
-    /// contribution of this KPI used holds an empty entry.
+    /// contribution of this KPI used holds an empty entry. In huge pages
+    /// (`huge_pages`): an update reads one entry at random.
+    #[serde(deserialize_with = "crate::huge_pages::deserialize_table")]
     keys: Vec<KeyBuckets<A>>,
     /// The running total of every (key, window), `shapes.len()` per key:
     /// one array for all keys rather than one allocation each.
@@ -332,7 +334,7 @@ impl<A: Accumulator> Windows<A> {
     pub fn bucket_mut(&mut self, key: u32, bucket: i64) -> &mut A {
         let key = key as usize;
         if self.keys.len() <= key {
-            self.keys.resize_with(key + 1, KeyBuckets::new);
+            crate::huge_pages::for_table(|| self.keys.resize_with(key + 1, KeyBuckets::new));
             self.running
                 .resize((key + 1) * self.shapes.len(), A::default());
         }

@@ -1,11 +1,11 @@
 //! `HugeTables` as the `tripgate` binary uses it: the global allocator,
-//! over jemalloc. What the kernel was told about each allocation's pages
-//! is read back from `/proc/self/smaps` (`hg`: huge pages advised, `nh`:
-//! advised against).
+//! over jemalloc, with tables allocated in `for_table` as the aggregator's
+//! are. What the kernel was told about each allocation's pages is read
+//! back from `/proc/self/smaps` (`hg`: huge pages advised).
 
 use std::sync::Mutex;
 
-use tripgate_aggregator::huge_pages::{HugeTables, HUGE_PAGE};
+use tripgate_aggregator::huge_pages::{for_table, HugeTables, HUGE_PAGE};
 
 #[global_allocator]
 static ALLOCATOR: HugeTables<tikv_jemallocator::Jemalloc> = HugeTables(tikv_jemallocator::Jemalloc);
@@ -49,22 +49,23 @@ fn kernel_has_huge_pages() -> bool {
 }
 
 #[test]
-fn a_big_allocation_is_placed_and_advised_and_loses_the_advice_when_freed() {
+fn a_big_allocation_is_placed_on_a_huge_page_and_given_them_only_for_a_table() {
     let _alone = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let table = vec![7u64; 3 * HUGE_PAGE / 8];
+    let list = vec![7u64; 3 * HUGE_PAGE / 8];
+    assert_eq!(list.as_ptr() as usize % HUGE_PAGE, 0, "placed");
+    assert!(!advised_huge(list.as_ptr() as usize));
+    let table = for_table(|| vec![7u64; 3 * HUGE_PAGE / 8]);
     let address = table.as_ptr() as usize;
-    assert_eq!(address % HUGE_PAGE, 0, "placed on a huge page's boundary");
+    assert_eq!(address % HUGE_PAGE, 0, "placed");
     if kernel_has_huge_pages() {
         assert!(advised_huge(address));
         assert!(advised_huge(address + table.len() * 8 - 1));
     }
     assert!(table.iter().all(|&word| word == 7));
     drop(table);
-    if kernel_has_huge_pages() {
-        assert!(!advised_huge(address), "{:?}", flags_at(address));
-    }
+    assert!(!advised_huge(address), "{:?}", flags_at(address));
 }
 
 #[test]
@@ -72,21 +73,19 @@ fn a_small_allocation_is_left_to_the_allocator() {
     let _alone = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let small = vec![1u8; 4096];
-    if kernel_has_huge_pages() {
-        assert!(!advised_huge(small.as_ptr() as usize));
-    }
+    let small = for_table(|| vec![1u8; 4096]);
+    assert!(!advised_huge(small.as_ptr() as usize));
 }
 
 #[test]
-fn growing_past_a_huge_page_keeps_the_contents_and_gets_the_advice() {
+fn a_table_grown_past_a_huge_page_keeps_its_contents_and_gets_them() {
     let _alone = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     // Pushes grow the vector by realloc from small to big and big to bigger.
     let mut grown: Vec<u32> = Vec::new();
     for value in 0..(3 * HUGE_PAGE / 4) as u32 {
-        grown.push(value);
+        for_table(|| grown.push(value));
     }
     assert_eq!(grown.as_ptr() as usize % HUGE_PAGE, 0);
     assert!(grown
@@ -96,11 +95,42 @@ fn growing_past_a_huge_page_keeps_the_contents_and_gets_the_advice() {
     if kernel_has_huge_pages() {
         assert!(advised_huge(grown.as_ptr() as usize));
     }
-    // And shrinking back below it.
+    // Grown again outside `for_table`: moved to memory without them.
+    let before = grown.as_ptr() as usize;
+    grown.reserve(grown.capacity() + 1);
+    assert!(!advised_huge(grown.as_ptr() as usize));
+    assert!(!advised_huge(before));
+    // And shrunk below a huge page.
     grown.truncate(1000);
     grown.shrink_to_fit();
     assert!(grown
         .iter()
         .enumerate()
         .all(|(at, &value)| value == at as u32));
+}
+
+#[test]
+fn tables_beyond_the_remembered_ones_go_without_and_all_free_cleanly() {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Zeroed and never written: address space, not memory.
+    let tables: Vec<Vec<u8>> = (0..300)
+        .map(|_| for_table(|| vec![0u8; HUGE_PAGE]))
+        .collect();
+    let advised = tables
+        .iter()
+        .filter(|table| advised_huge(table.as_ptr() as usize))
+        .count();
+    if kernel_has_huge_pages() {
+        assert_eq!(advised, 256);
+    }
+    let addresses: Vec<usize> = tables.iter().map(|table| table.as_ptr() as usize).collect();
+    drop(tables);
+    assert!(addresses.iter().all(|&address| !advised_huge(address)));
+    // The places are free again.
+    let table = for_table(|| vec![0u8; HUGE_PAGE]);
+    if kernel_has_huge_pages() {
+        assert!(advised_huge(table.as_ptr() as usize));
+    }
 }

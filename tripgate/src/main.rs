@@ -23,8 +23,8 @@ use tripgate_model::config::Config;
 
 /// jemalloc instead of glibc's malloc (see the workspace Cargo.toml), for
 /// Rust's allocations and, as the C `malloc`, librdkafka's (see
-/// tripgate/Cargo.toml); Rust's allocations of 2 MiB or more, the
-/// aggregator's big tables, in transparent huge pages (`huge_pages`).
+/// tripgate/Cargo.toml); the aggregator's big tables in transparent huge
+/// pages (`tripgate_aggregator::huge_pages`).
 #[global_allocator]
 static ALLOCATOR: tripgate_aggregator::huge_pages::HugeTables<tikv_jemallocator::Jemalloc> =
     tripgate_aggregator::huge_pages::HugeTables(tikv_jemallocator::Jemalloc);
