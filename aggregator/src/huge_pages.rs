@@ -32,6 +32,9 @@
 //!   seldom reuses them: while tables doubled, their old copies added 6 to
 //!   8 MB to the peak of a run with 100,000 keys.
 //!
+//! A table placed where freed memory still has small pages keeps those
+//! until the kernel's `khugepaged` collapses them; since a freed table's
+//! pages are returned, that happens only where other big allocations were.
 //! Where the advice is not honoured (another kernel setting, another
 //! system), nothing changes but the alignment.
 
@@ -92,9 +95,10 @@ fn placed(layout: Layout) -> Layout {
 // SAFETY: every allocation is `A`'s, made and freed with the layout
 // `placed` gives for the caller's layout, which keeps the caller's size
 // and at least its alignment; a reallocation that changes `placed`'s
-// alignment, or moves a table's, is a new allocation, a copy and a free. `madvise` changes how
-// the kernel backs the pages, never their contents or whether they are
-// mapped.
+// alignment, or moves a table's, is a new allocation, a copy and a free.
+// `madvise` changes how the kernel backs the pages, never whether they are
+// mapped, and their contents only when they are being freed (see
+// `madvise` below).
 unsafe impl<A: GlobalAlloc> GlobalAlloc for HugeTables<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let placed = placed(layout);
