@@ -101,21 +101,11 @@ fn placed(layout: Layout) -> Layout {
 // `madvise` below).
 unsafe impl<A: GlobalAlloc> GlobalAlloc for HugeTables<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let placed = placed(layout);
-        let memory = self.0.alloc(placed);
-        if FOR_TABLE.get() {
-            give_huge_pages(memory, placed);
-        }
-        memory
+        allocate(layout, |placed| self.0.alloc(placed))
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let placed = placed(layout);
-        let memory = self.0.alloc_zeroed(placed);
-        if FOR_TABLE.get() {
-            give_huge_pages(memory, placed);
-        }
-        memory
+        allocate(layout, |placed| self.0.alloc_zeroed(placed))
     }
 
     unsafe fn dealloc(&self, memory: *mut u8, layout: Layout) {
@@ -144,6 +134,17 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for HugeTables<A> {
         }
         moved
     }
+}
+
+/// Allocates for `layout` with `inner`, placed, and gives a table's
+/// allocation huge pages.
+fn allocate(layout: Layout, inner: impl FnOnce(Layout) -> *mut u8) -> *mut u8 {
+    let placed = placed(layout);
+    let memory = inner(placed);
+    if FOR_TABLE.get() {
+        give_huge_pages(memory, placed);
+    }
+    memory
 }
 
 /// The addresses of the allocations given huge pages, so that freeing one
