@@ -26,6 +26,13 @@ cd "$ROOT"
 
 bash "$SCRIPT_DIR/setup.sh"
 
+# The build and the broker's data need a few GB. A broker whose disk fills
+# shuts itself down, and the tests then fail far from the cause.
+free_mb=$(df -Pm "$ROOT" | awk 'NR == 2 {print $4}')
+if (( free_mb < 8192 )); then
+  say "warning: only ${free_mb} MB free where the tests build and the broker writes (about 8 GB are needed)"
+fi
+
 started_broker=0
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
@@ -70,7 +77,9 @@ cargo test --workspace "$@" || status=$?
 if [[ $status -ne 0 ]]; then
   say "cargo test failed (exit $status)"
   if [[ $started_broker -eq 1 ]] && ! bash "$KAFKA" status >/dev/null 2>&1; then
-    say "note: the Kafka broker is not running at the end of the tests"
+    say "note: the Kafka broker is not running at the end of the tests; its log ends:"
+    bash "$KAFKA" logs 40 >&2 || true
+    say "free space: $(df -Pm "$ROOT" | awk 'NR == 2 {print $4}') MB"
   fi
 fi
 exit "$status"
