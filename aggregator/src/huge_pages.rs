@@ -159,19 +159,23 @@ fn has_huge_pages(memory: *mut u8) -> bool {
         .any(|place| place.load(Ordering::Relaxed) == address)
 }
 
+/// Puts `new` in the first place of `HUGE` holding `old`; false when none
+/// does.
+fn replace_place(old: usize, new: usize) -> bool {
+    HUGE.iter().any(|place| {
+        place
+            .compare_exchange(old, new, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    })
+}
+
 /// Asks for huge pages for a big allocation that nothing has written to
 /// yet, and remembers it.
 fn give_huge_pages(memory: *mut u8, placed: Layout) {
     if placed.size() < HUGE_PAGE || memory.is_null() {
         return;
     }
-    let address = memory as usize;
-    let remembered = HUGE.iter().any(|place| {
-        place
-            .compare_exchange(0, address, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    });
-    if remembered {
+    if replace_place(0, memory as usize) {
         madvise(memory, placed.size(), Advice::Huge);
     }
 }
@@ -183,13 +187,7 @@ fn take_huge_pages(memory: *mut u8, placed: Layout) {
     if placed.size() < HUGE_PAGE {
         return;
     }
-    let address = memory as usize;
-    let forgotten = HUGE.iter().any(|place| {
-        place
-            .compare_exchange(address, 0, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    });
-    if forgotten {
+    if replace_place(memory as usize, 0) {
         madvise(memory, placed.size(), Advice::Small);
         madvise(memory, placed.size(), Advice::Free);
     }
