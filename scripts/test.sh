@@ -28,9 +28,9 @@ bash "$SCRIPT_DIR/setup.sh"
 
 # The build and the broker's data need a few GB. A broker whose disk fills
 # shuts itself down, and the tests then fail far from the cause.
-free_mb=$(df -Pm "$ROOT" | awk 'NR == 2 {print $4}')
-if (( free_mb < 8192 )); then
-  say "warning: only ${free_mb} MB free where the tests build and the broker writes (about 8 GB are needed)"
+free_mb() { df -Pm "$ROOT" | awk 'NR == 2 {print $4}'; }
+if (( $(free_mb) < 8192 )); then
+  say "warning: only $(free_mb) MB free where the tests build and the broker writes (about 8 GB are needed)"
 fi
 
 started_broker=0
@@ -79,7 +79,7 @@ if [[ $status -ne 0 ]]; then
   if [[ $started_broker -eq 1 ]] && ! bash "$KAFKA" status >/dev/null 2>&1; then
     say "note: the Kafka broker is not running at the end of the tests; its log ends:"
     bash "$KAFKA" logs 40 >&2 || true
-    say "free space: $(df -Pm "$ROOT" | awk 'NR == 2 {print $4}') MB"
+    say "free space: $(free_mb) MB"
   fi
 fi
 exit "$status"
