@@ -11,6 +11,8 @@
 #                                (all its threads, librdkafka's included)
 #   live_catch_up_seconds        wall time from start to caught up (and events ÷ that)
 #   live_max_lag / live_final_lag  largest and last tripgate_consumer_lag sum seen
+#   live_thread_cpu_seconds{T}   CPU seconds of the process's threads named T (the
+#                                engine's tokio-rt-worker, kafka-source, librdkafka's)
 #   live_peak_rss                VmHWM of the process
 #   produce_events_per_second    `tripgate produce`, wall time (it waits for acks)
 # --scrape fetches /metrics back to back the whole time (a worst case for the "ingest
@@ -163,6 +165,15 @@ run_end=$(date +%s.%N)
 ticks=$(getconf CLK_TCK)
 cpu_seconds=$(awk -v t="$ticks" '{printf "%.2f", ($14 + $15) / t}' "/proc/$run_pid/stat")
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$run_pid/status")
+# CPU seconds per thread name (the name sits in brackets and may hold spaces;
+# the fields after it start at the state, so utime and stime are the 12th and 13th).
+thread_cpu=$(for stat in /proc/"$run_pid"/task/*/stat; do cat "$stat" 2>/dev/null; echo; done |
+  awk -v t="$ticks" 'NF {
+      name = substr($0, index($0, "(") + 1); name = substr(name, 1, index(name, ")") - 1)
+      gsub(/ /, "_", name)
+      split(substr($0, index($0, ") ") + 2), f, " ")
+      cpu[name] += (f[12] + f[13]) / t }
+    END { for (n in cpu) if (cpu[n] >= 0.005) printf "%s %.2f\n", n, cpu[n] }' | sort -k2,2nr)
 wall=$(awk -v a="$run_start" -v b="$run_end" 'BEGIN {printf "%.2f", b - a}')
 say "$read_events events in $wall s wall, $cpu_seconds CPU s, lag max $max_lag, last $final_lag"
 result live_events "$read_events" events
@@ -172,4 +183,7 @@ result live_events_per_wall_second "$(awk -v n="$read_events" -v w="$wall" 'BEGI
 result live_max_lag "$max_lag" messages
 result live_final_lag "$final_lag" messages
 [[ $scrape -eq 0 ]] || result live_scrapes_during_catch_up "$(cat "$dir/scrapes" 2>/dev/null || echo 0)" scrapes
+while read -r thread seconds; do
+  result "live_thread_cpu_seconds{$thread}" "$seconds" s
+done <<<"$thread_cpu"
 result live_peak_rss "$(awk -v kb="$rss_kb" 'BEGIN {printf "%.1f", kb / 1024}')" MB
