@@ -8,6 +8,7 @@
 mod admin;
 mod client;
 mod dead_letter;
+mod fetch;
 mod merge;
 mod producer;
 mod source;

@@ -9,6 +9,9 @@
 //! "Live mode and durability", for splitting by co-partitioning later). The
 //! group id is still set so committed offsets show up in lag tools.
 //!
+//! Messages are taken from librdkafka a batch at a time ([`FetchQueue`]):
+//! rdkafka's one-message poll cost more than the message's copy.
+//!
 //! Records go back to the source once processed ([`SourceHandle::recycle`])
 //! and their buffers are refilled with the next messages: without that, each
 //! record cost two allocations on this thread and two frees on the engine's,
@@ -24,11 +27,13 @@ use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use tripgate_model::config::KafkaConfig;
 
 use super::client::{client_config, ClientHealth, HealthContext};
+use super::fetch::{topic_position, FetchQueue, Fetched};
 use super::merge::{Merge, PartitionId};
 use super::KafkaSourceError;
 
@@ -149,12 +154,13 @@ pub fn start_source(
         role: "consumer",
         records_lag: true,
     };
-    let consumer: BaseConsumer<HealthContext> =
-        consumer_config(kafka).create_with_context(context)?;
+    let consumer: Arc<BaseConsumer<HealthContext>> =
+        Arc::new(consumer_config(kafka).create_with_context(context)?);
     let now = Instant::now();
     let mut merge = Merge::new(options.idle);
     let mut assignment = TopicPartitionList::new();
     let mut partitions = Vec::new();
+    let mut fetched = Vec::new();
     for (topic_index, topic) in options.topics.iter().enumerate() {
         let metadata = consumer.fetch_metadata(Some(topic), options.metadata_timeout)?;
         let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
@@ -186,12 +192,18 @@ pub fn start_source(
             };
             merge.add_partition(id, next, high, now);
             partitions.push((topic.clone(), partition));
+            fetched.push((topic_index, partition));
             tracing::info!(topic = %topic, partition, start = next, end = high, "partition assigned");
         }
     }
+    let fetch = FetchQueue::new(
+        consumer.clone(),
+        options.topics.clone(),
+        &fetched,
+        options.batch_size.max(1),
+    )?;
     consumer.assign(&assignment)?;
     health.mark_reachable();
-    let consumer = Arc::new(consumer);
     let (sender, records) = sync_channel(options.channel_batches.max(1));
     // Room for every batch that can be out at once: in the channel, being
     // processed, and waiting to be sent.
@@ -204,15 +216,15 @@ pub fn start_source(
         merge,
         returned,
         spare: Vec::new(),
+        empties: Vec::new(),
         paused: HashSet::new(),
-        last_topic: None,
         batch_size: options.batch_size.max(1),
         max_buffered: options.max_buffered.max(2),
         stop: stop.clone(),
     };
     let thread = std::thread::Builder::new()
         .name("kafka-source".into())
-        .spawn(move || poller.run(sender))?;
+        .spawn(move || poller.run(fetch, sender))?;
     Ok(SourceHandle {
         records,
         topics: options.topics,
@@ -232,9 +244,11 @@ struct Poller {
     returned: Receiver<Vec<SourceRecord>>,
     /// Processed records whose buffers the next messages are copied into.
     spare: Vec<SourceRecord>,
+    /// Emptied spares, whose room holds the next batches: a batch is too
+    /// big for jemalloc's thread cache, and allocating one per batch made
+    /// this thread purge and fault in pages all the time.
+    empties: Vec<Vec<SourceRecord>>,
     paused: HashSet<PartitionId>,
-    /// The last message's topic (see `topic_index`).
-    last_topic: LastTopic,
     batch_size: usize,
     max_buffered: usize,
     stop: Arc<AtomicBool>,
@@ -244,7 +258,7 @@ struct Poller {
 const END_REFRESH: Duration = Duration::from_millis(100);
 
 impl Poller {
-    fn run(mut self, sender: SyncSender<Vec<SourceRecord>>) {
+    fn run(mut self, mut fetch: FetchQueue, sender: SyncSender<Vec<SourceRecord>>) {
         // A batch the engine had no room for yet. Polling goes on meanwhile
         // (statistics and error callbacks are served by poll, and /readyz
         // depends on them); full partition buffers pause their partitions.
@@ -254,32 +268,44 @@ impl Poller {
         while !self.stop.load(Ordering::Relaxed) {
             // Short waits: an idle partition's grace period must be noticed.
             let timeout = if waiting.is_some() { 5 } else { 20 };
+            // The consumer's own queue: statistics, errors and commit
+            // results. Never messages, which go to `fetch`, but one that
+            // came would be buffered all the same.
             let consumer = self.consumer.clone();
+            while let Some(result) = consumer.poll(Duration::ZERO) {
+                match result {
+                    Ok(message) => {
+                        let fetched = Fetched {
+                            topic_index: topic_position(&self.topics, message.topic().as_bytes()),
+                            partition: message.partition(),
+                            offset: message.offset(),
+                            timestamp_ms: message.timestamp().to_millis(),
+                            key: message.key(),
+                            payload: message.payload(),
+                        };
+                        self.buffer(&fetched, Instant::now());
+                    }
+                    Err(error) => warn_quietly(&error, &mut last_error_log),
+                }
+            }
             // What the client has fetched already comes without waiting, up
-            // to a batch at a time, before the merge is asked for one.
-            let mut wait = Duration::from_millis(timeout);
-            // The records of one round arrive within microseconds of each
-            // other: one clock read serves them all.
+            // to a batch at a time, before the merge is asked for one. The
+            // records of one round arrive within microseconds of each other:
+            // one clock read serves them all.
             let mut arrived: Option<Instant> = None;
-            for _ in 0..self.batch_size {
-                match consumer.poll(wait) {
-                    Some(Ok(message)) => {
-                        self.health.mark_reachable();
+            let taken = fetch.drain(
+                Duration::from_millis(timeout),
+                self.batch_size,
+                |result| match result {
+                    Ok(message) => {
                         let at = *arrived.get_or_insert_with(Instant::now);
                         self.buffer(&message, at);
                     }
-                    Some(Err(error)) => {
-                        let quiet =
-                            last_error_log.is_some_and(|at| at.elapsed() < Duration::from_secs(10));
-                        if !quiet {
-                            tracing::warn!(error = %error, "kafka consumer error");
-                            last_error_log = Some(Instant::now());
-                        }
-                        break;
-                    }
-                    None => break,
-                }
-                wait = Duration::ZERO;
+                    Err(error) => warn_quietly(&error, &mut last_error_log),
+                },
+            );
+            if taken > 0 {
+                self.health.mark_reachable();
             }
             if last_refresh.elapsed() >= END_REFRESH {
                 self.refresh_ends();
@@ -308,22 +334,21 @@ impl Poller {
         }
     }
 
-    fn buffer(&mut self, message: &rdkafka::message::BorrowedMessage<'_>, arrived: Instant) {
-        let topic_index = topic_index(&self.topics, &mut self.last_topic, message.topic());
+    fn buffer(&mut self, message: &Fetched<'_>, arrived: Instant) {
         let id = PartitionId {
-            topic_index,
-            partition: message.partition(),
+            topic_index: message.topic_index,
+            partition: message.partition,
         };
         let mut record = self.spare_record();
-        record.topic_index = topic_index;
-        record.partition = message.partition();
-        record.offset = message.offset();
-        record.timestamp_ms = message.timestamp().to_millis();
-        refill(&mut record.key, message.key());
-        refill(&mut record.payload, message.payload());
+        record.topic_index = message.topic_index;
+        record.partition = message.partition;
+        record.offset = message.offset;
+        record.timestamp_ms = message.timestamp_ms;
+        refill(&mut record.key, message.key);
+        refill(&mut record.payload, message.payload);
         let timestamp = record.timestamp_ms.unwrap_or(i64::MIN);
         self.merge
-            .push(id, message.offset(), timestamp, record, arrived);
+            .push(id, message.offset, timestamp, record, arrived);
         if self.merge.buffered(id) >= self.max_buffered && !self.paused.contains(&id) {
             self.set_paused(id, true);
         }
@@ -332,21 +357,28 @@ impl Poller {
     fn spare_record(&mut self) -> SourceRecord {
         if self.spare.is_empty() {
             if let Ok(batch) = self.returned.try_recv() {
-                self.spare = batch;
+                let empty = std::mem::replace(&mut self.spare, batch);
+                if empty.capacity() >= self.batch_size {
+                    self.empties.push(empty);
+                }
             }
         }
         self.spare.pop().unwrap_or_default()
     }
 
     fn next_batch(&mut self, now: Instant) -> Vec<SourceRecord> {
-        // Allocated with the first record: most calls find nothing to merge yet.
+        // Room is taken with the first record: most calls find nothing to
+        // merge yet.
         let mut batch = Vec::new();
         while batch.len() < self.batch_size {
             let Some((id, record)) = self.merge.pop(now) else {
                 break;
             };
-            if batch.is_empty() {
-                batch.reserve_exact(self.batch_size);
+            if batch.capacity() == 0 {
+                match self.empties.pop() {
+                    Some(empty) => batch = empty,
+                    None => batch.reserve_exact(self.batch_size),
+                }
             }
             batch.push(record);
             let resume = !self.paused.is_empty()
@@ -392,25 +424,14 @@ impl Poller {
     }
 }
 
-/// The address and length of a topic name, and the topic's index.
-type LastTopic = Option<((usize, usize), usize)>;
-
-/// Which of `topics` `name` is (the first when none is). librdkafka hands
-/// every message of a topic the same name string, kept by its topic object
-/// for as long as the topic's partitions are assigned (all run long), so
-/// the last name's address and length answer most messages without
-/// comparing names (which share a long prefix, as `shop-prod-orders` and
-/// `shop-prod-tickets` do; that comparison was 3% of a catch-up's CPU).
-fn topic_index(topics: &[String], last: &mut LastTopic, name: &str) -> usize {
-    let address = (name.as_ptr() as usize, name.len());
-    if let Some((held, index)) = *last {
-        if held == address {
-            return index;
-        }
+/// Logs a consumer error, at most one per 10 s: librdkafka repeats an
+/// error every few hundred milliseconds during an outage.
+fn warn_quietly(error: &KafkaError, last_logged: &mut Option<Instant>) {
+    let quiet = last_logged.is_some_and(|at| at.elapsed() < Duration::from_secs(10));
+    if !quiet {
+        tracing::warn!(error = %error, "kafka consumer error");
+        *last_logged = Some(Instant::now());
     }
-    let index = topics.iter().position(|t| t == name).unwrap_or(0);
-    *last = Some((address, index));
-    index
 }
 
 /// Copies `bytes` into `slot`, reusing the buffer it holds.
@@ -429,7 +450,7 @@ fn refill(slot: &mut Option<Vec<u8>>, bytes: Option<&[u8]>) {
 mod tests {
     use tripgate_model::config::Config;
 
-    use super::{consumer_config, refill, topic_index};
+    use super::{consumer_config, refill, topic_position};
 
     #[test]
     fn the_prefetch_is_small_unless_the_passthrough_tunes_it() {
@@ -448,32 +469,11 @@ mod tests {
     }
 
     #[test]
-    fn a_topic_is_known_by_its_name_whatever_string_holds_it() {
+    fn a_topic_is_known_by_its_name() {
         let topics = vec!["shop-orders".to_string(), "shop-tickets".to_string()];
-        let mut last = None;
-        // Names held elsewhere, as librdkafka holds them: equal text,
-        // other addresses.
-        let orders = String::from("shop-orders");
-        let tickets = String::from("shop-tickets");
-        for _ in 0..2 {
-            assert_eq!(topic_index(&topics, &mut last, &orders), 0);
-            assert_eq!(topic_index(&topics, &mut last, &orders), 0);
-            assert_eq!(topic_index(&topics, &mut last, &tickets), 1);
-        }
-        // Another name at the last one's address (a buffer reused): its
-        // length differs, and the names are compared.
-        let mut reused = String::with_capacity(32);
-        reused.push_str("shop-orders");
-        assert_eq!(topic_index(&topics, &mut last, &reused), 0);
-        reused.push_str("-eu");
-        assert_eq!(
-            topic_index(&topics, &mut last, &reused),
-            0,
-            "unknown: the first"
-        );
-        reused.clear();
-        reused.push_str("shop-tickets");
-        assert_eq!(topic_index(&topics, &mut last, &reused), 1);
+        assert_eq!(topic_position(&topics, b"shop-orders"), 0);
+        assert_eq!(topic_position(&topics, b"shop-tickets"), 1);
+        assert_eq!(topic_position(&topics, b"shop-orders-eu"), 0, "unknown: the first");
     }
 
     #[test]
