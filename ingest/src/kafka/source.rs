@@ -293,17 +293,18 @@ impl Poller {
             // records of one round arrive within microseconds of each other:
             // one clock read serves them all.
             let mut arrived: Option<Instant> = None;
-            let taken = fetch.drain(
-                Duration::from_millis(timeout),
-                self.batch_size,
-                |result| match result {
-                    Ok(message) => {
-                        let at = *arrived.get_or_insert_with(Instant::now);
-                        self.buffer(&message, at);
-                    }
-                    Err(error) => warn_quietly(&error, &mut last_error_log),
-                },
-            );
+            let taken =
+                fetch.drain(
+                    Duration::from_millis(timeout),
+                    self.batch_size,
+                    |result| match result {
+                        Ok(message) => {
+                            let at = *arrived.get_or_insert_with(Instant::now);
+                            self.buffer(&message, at);
+                        }
+                        Err(error) => warn_quietly(&error, &mut last_error_log),
+                    },
+                );
             if taken > 0 {
                 self.health.mark_reachable();
             }
@@ -473,7 +474,11 @@ mod tests {
         let topics = vec!["shop-orders".to_string(), "shop-tickets".to_string()];
         assert_eq!(topic_position(&topics, b"shop-orders"), 0);
         assert_eq!(topic_position(&topics, b"shop-tickets"), 1);
-        assert_eq!(topic_position(&topics, b"shop-orders-eu"), 0, "unknown: the first");
+        assert_eq!(
+            topic_position(&topics, b"shop-orders-eu"),
+            0,
+            "unknown: the first"
+        );
     }
 
     #[test]

@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 mod http;
+// Not every test uses the HTTP helpers (see `dead_code` above).
+#[allow(unused_imports)]
 pub use http::*;
 
 use std::fs;
