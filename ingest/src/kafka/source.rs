@@ -259,54 +259,39 @@ const END_REFRESH: Duration = Duration::from_millis(100);
 
 impl Poller {
     fn run(mut self, mut fetch: FetchQueue, sender: SyncSender<Vec<SourceRecord>>) {
-        // A batch the engine had no room for yet. Polling goes on meanwhile
-        // (statistics and error callbacks are served by poll, and /readyz
-        // depends on them); full partition buffers pause their partitions.
+        // A batch the engine had no room for yet. The consumer's queue is
+        // served meanwhile (statistics and error callbacks come through it,
+        // and /readyz depends on them), but nothing more is taken from the
+        // fetch queue: the records buffered already are enough to go on
+        // with, and librdkafka's bounded prefetch holds the rest. Taking
+        // them anyway only filled the partitions' buffers up to
+        // `max_buffered` (a third of a catch-up's data, on fresh pages).
         let mut waiting: Option<Vec<SourceRecord>> = None;
         let mut last_refresh = Instant::now();
         let mut last_error_log: Option<Instant> = None;
         while !self.stop.load(Ordering::Relaxed) {
-            // Short waits: an idle partition's grace period must be noticed.
-            let timeout = if waiting.is_some() { 5 } else { 20 };
-            // The consumer's own queue: statistics, errors and commit
-            // results. Never messages, which go to `fetch`, but one that
-            // came would be buffered all the same.
-            let consumer = self.consumer.clone();
-            while let Some(result) = consumer.poll(Duration::ZERO) {
-                match result {
+            if waiting.is_some() {
+                self.serve_consumer(Duration::from_millis(1), &mut last_error_log);
+            } else {
+                self.serve_consumer(Duration::ZERO, &mut last_error_log);
+                // What the client has fetched already comes without waiting,
+                // up to a batch at a time, before the merge is asked for
+                // one. Short waits otherwise: an idle partition's grace
+                // period must be noticed. The records of one round arrive
+                // within microseconds of each other: one clock read serves
+                // them all.
+                let mut arrived: Option<Instant> = None;
+                let wait = Duration::from_millis(20);
+                let taken = fetch.drain(wait, self.batch_size, |result| match result {
                     Ok(message) => {
-                        let fetched = Fetched {
-                            topic_index: topic_position(&self.topics, message.topic().as_bytes()),
-                            partition: message.partition(),
-                            offset: message.offset(),
-                            timestamp_ms: message.timestamp().to_millis(),
-                            key: message.key(),
-                            payload: message.payload(),
-                        };
-                        self.buffer(&fetched, Instant::now());
+                        let at = *arrived.get_or_insert_with(Instant::now);
+                        self.buffer(&message, at);
                     }
                     Err(error) => warn_quietly(&error, &mut last_error_log),
+                });
+                if taken > 0 {
+                    self.health.mark_reachable();
                 }
-            }
-            // What the client has fetched already comes without waiting, up
-            // to a batch at a time, before the merge is asked for one. The
-            // records of one round arrive within microseconds of each other:
-            // one clock read serves them all.
-            let mut arrived: Option<Instant> = None;
-            let taken =
-                fetch.drain(
-                    Duration::from_millis(timeout),
-                    self.batch_size,
-                    |result| match result {
-                        Ok(message) => {
-                            let at = *arrived.get_or_insert_with(Instant::now);
-                            self.buffer(&message, at);
-                        }
-                        Err(error) => warn_quietly(&error, &mut last_error_log),
-                    },
-                );
-            if taken > 0 {
-                self.health.mark_reachable();
             }
             if last_refresh.elapsed() >= END_REFRESH {
                 self.refresh_ends();
@@ -332,6 +317,31 @@ impl Poller {
                     Err(TrySendError::Disconnected(_)) => return,
                 }
             }
+        }
+    }
+
+    /// Serves the consumer's own queue, waiting up to `wait`: statistics,
+    /// errors and commit results. Never messages, which go to the fetch
+    /// queue, but one that came would be buffered all the same.
+    fn serve_consumer(&mut self, wait: Duration, last_error_log: &mut Option<Instant>) {
+        let consumer = self.consumer.clone();
+        let mut wait = wait;
+        while let Some(result) = consumer.poll(wait) {
+            match result {
+                Ok(message) => {
+                    let fetched = Fetched {
+                        topic_index: topic_position(&self.topics, message.topic().as_bytes()),
+                        partition: message.partition(),
+                        offset: message.offset(),
+                        timestamp_ms: message.timestamp().to_millis(),
+                        key: message.key(),
+                        payload: message.payload(),
+                    };
+                    self.buffer(&fetched, Instant::now());
+                }
+                Err(error) => warn_quietly(&error, last_error_log),
+            }
+            wait = Duration::ZERO;
         }
     }
 
