@@ -16,7 +16,7 @@ pub mod huge_pages;
 mod keys;
 mod kpis;
 mod pending;
-mod prefetch;
+pub mod prefetch;
 mod seen;
 pub mod sketch;
 mod table;

@@ -13,7 +13,7 @@
 /// Brings the cache line holding `value` into the cache, without waiting.
 #[inline(always)]
 #[allow(unsafe_code)]
-pub(crate) fn prefetch<T>(value: &T) {
+pub fn prefetch<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `_mm_prefetch` is `unsafe` only because it is a
     // `#[target_feature(enable = "sse")]` function, and SSE is part of the
@@ -26,4 +26,15 @@ pub(crate) fn prefetch<T>(value: &T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = value;
+}
+
+/// Brings the first `MAX_LINES` cache lines of `bytes` into the cache,
+/// without waiting: for an input whose reading is next but one.
+#[inline]
+pub fn prefetch_bytes(bytes: &[u8]) {
+    /// 512 bytes: more than an event usually takes.
+    const MAX_LINES: usize = 8;
+    for line in bytes.chunks(64).take(MAX_LINES) {
+        prefetch(&line[0]);
+    }
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use tripgate_aggregator::prefetch::prefetch_bytes;
 use tripgate_alerter::metrics::AlerterMetrics;
 use tripgate_alerter::notify::{NotifyError, Outbox, Outgoing as Message};
 use tripgate_alerter::records::write_tick;
@@ -96,7 +97,12 @@ impl Processor {
                     // as the watermark reaches them, however often the
                     // engine advances.
                     let mut events = Vec::with_capacity(OFFER_TOGETHER);
-                    for record in &batch {
+                    for (index, record) in batch.iter().enumerate() {
+                        // The payloads were written on the source's core:
+                        // each would be fetched from there as it is read.
+                        if let Some(next) = batch.get(index + 1) {
+                            prefetch_bytes(next.payload.as_deref().unwrap_or_default());
+                        }
                         let topic = &source.topics[record.topic_index];
                         events.extend(self.process(record, topic, future_limit)?);
                         if events.len() == OFFER_TOGETHER {
