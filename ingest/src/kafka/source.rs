@@ -264,8 +264,9 @@ impl Poller {
         // and /readyz depends on them), but nothing more is taken from the
         // fetch queue: the records buffered already are enough to go on
         // with, and librdkafka's bounded prefetch holds the rest. Taking
-        // them anyway only filled the partitions' buffers up to
-        // `max_buffered` (a third of a catch-up's data, on fresh pages).
+        // them anyway only moved them into the partitions' buffers (up to
+        // `max_buffered` each) while the engine was busy, on a core the
+        // engine and the broker could use (docs/BENCHMARKS.md).
         let mut waiting: Option<Vec<SourceRecord>> = None;
         let mut last_refresh = Instant::now();
         let mut last_error_log: Option<Instant> = None;
