@@ -12,11 +12,13 @@
 //! Messages are taken from librdkafka a batch at a time ([`FetchQueue`]):
 //! rdkafka's one-message poll cost more than the message's copy.
 //!
-//! Records go back to the source once processed ([`SourceHandle::recycle`])
-//! and their buffers are refilled with the next messages: without that, each
-//! record cost two allocations on this thread and two frees on the engine's,
-//! and jemalloc's bookkeeping of memory freed by another thread than the one
-//! that allocated it was a tenth of a catch-up's CPU time.
+//! While in the merge, a message's key and payload wait in its partition's
+//! [`ByteQueue`]. Records are filled from there as batches are made, and go
+//! back to the source once processed ([`SourceHandle::recycle`]) for their
+//! buffers to be refilled: without that, each record cost two allocations
+//! on this thread and two frees on the engine's, and jemalloc's bookkeeping
+//! of memory freed by another thread than the one that allocated it was a
+//! tenth of a catch-up's CPU time.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -158,6 +160,7 @@ pub fn start_source(
         Arc::new(consumer_config(kafka).create_with_context(context)?);
     let now = Instant::now();
     let mut merge = Merge::new(options.idle);
+    let mut bytes = Vec::new();
     let mut assignment = TopicPartitionList::new();
     let mut partitions = Vec::new();
     let mut fetched = Vec::new();
@@ -191,6 +194,7 @@ pub fn start_source(
                 partition,
             };
             merge.add_partition(id, next, high, now);
+            bytes.push((id, ByteQueue::default()));
             partitions.push((topic.clone(), partition));
             fetched.push((topic_index, partition));
             tracing::info!(topic = %topic, partition, start = next, end = high, "partition assigned");
@@ -214,6 +218,7 @@ pub fn start_source(
         health,
         topics: options.topics.clone(),
         merge,
+        bytes,
         returned,
         spare: Vec::new(),
         empties: Vec::new(),
@@ -240,7 +245,10 @@ struct Poller {
     consumer: Arc<BaseConsumer<HealthContext>>,
     health: Arc<ClientHealth>,
     topics: Vec<String>,
-    merge: Merge<SourceRecord>,
+    merge: Merge<Buffered>,
+    /// The bytes of each partition's buffered messages, in the merge's
+    /// order of partitions.
+    bytes: Vec<(PartitionId, ByteQueue)>,
     returned: Receiver<Vec<SourceRecord>>,
     /// Processed records whose buffers the next messages are copied into.
     spare: Vec<SourceRecord>,
@@ -351,19 +359,28 @@ impl Poller {
             topic_index: message.topic_index,
             partition: message.partition,
         };
-        let mut record = self.spare_record();
-        record.topic_index = message.topic_index;
-        record.partition = message.partition;
-        record.offset = message.offset;
-        record.timestamp_ms = message.timestamp_ms;
-        refill(&mut record.key, message.key);
-        refill(&mut record.payload, message.payload);
-        let timestamp = record.timestamp_ms.unwrap_or(i64::MIN);
+        let Some(queue) = self.byte_queue(id) else {
+            return;
+        };
+        let key = queue.push(message.key);
+        let payload = queue.push(message.payload);
+        let buffered = Buffered {
+            offset: message.offset,
+            timestamp_ms: message.timestamp_ms,
+            key,
+            payload,
+        };
+        let timestamp = message.timestamp_ms.unwrap_or(i64::MIN);
         self.merge
-            .push(id, message.offset, timestamp, record, arrived);
+            .push(id, message.offset, timestamp, buffered, arrived);
         if self.merge.buffered(id) >= self.max_buffered && !self.paused.contains(&id) {
             self.set_paused(id, true);
         }
+    }
+
+    fn byte_queue(&mut self, id: PartitionId) -> Option<&mut ByteQueue> {
+        let index = self.bytes.binary_search_by_key(&id, |(id, _)| *id).ok()?;
+        Some(&mut self.bytes[index].1)
     }
 
     fn spare_record(&mut self) -> SourceRecord {
@@ -383,9 +400,17 @@ impl Poller {
         // merge yet.
         let mut batch = Vec::new();
         while batch.len() < self.batch_size {
-            let Some((id, record)) = self.merge.pop(now) else {
+            let Some((id, buffered)) = self.merge.pop(now) else {
                 break;
             };
+            let mut record = self.spare_record();
+            record.topic_index = id.topic_index;
+            record.partition = id.partition;
+            record.offset = buffered.offset;
+            record.timestamp_ms = buffered.timestamp_ms;
+            let queue = self.byte_queue(id).expect("a merged partition has bytes");
+            queue.pop_into(buffered.key, &mut record.key);
+            queue.pop_into(buffered.payload, &mut record.payload);
             if batch.capacity() == 0 {
                 match self.empties.pop() {
                     Some(empty) => batch = empty,
@@ -446,15 +471,63 @@ fn warn_quietly(error: &KafkaError, last_logged: &mut Option<Instant>) {
     }
 }
 
-/// Copies `bytes` into `slot`, reusing the buffer it holds.
-fn refill(slot: &mut Option<Vec<u8>>, bytes: Option<&[u8]>) {
-    match bytes {
-        Some(bytes) => {
-            let buffer = slot.get_or_insert_with(Vec::new);
-            buffer.clear();
-            buffer.extend_from_slice(bytes);
+/// A message waiting in the merge; its key and payload are in its
+/// partition's [`ByteQueue`].
+#[derive(Clone, Copy, Debug)]
+struct Buffered {
+    offset: i64,
+    timestamp_ms: Option<i64>,
+    /// Lengths of the key and payload; `None` for an absent one.
+    key: Option<usize>,
+    payload: Option<usize>,
+}
+
+/// The bytes of one partition's buffered messages, first in first out,
+/// in one buffer. In a catch-up the merge's buffers grow to thousands of
+/// messages and shrink again (docs/BENCHMARKS.md, tenth pass): held here,
+/// that costs no allocation per message, and the records that go to the
+/// engine stay as many as the batches in flight.
+#[derive(Default)]
+struct ByteQueue {
+    bytes: Vec<u8>,
+    /// Where the unread bytes start.
+    start: usize,
+}
+
+/// Room an emptied queue keeps: past it, the rest goes back.
+const KEPT_QUEUE_BYTES: usize = 1 << 20;
+
+impl ByteQueue {
+    /// Appends `bytes`; their length, or `None` when absent.
+    fn push(&mut self, bytes: Option<&[u8]>) -> Option<usize> {
+        let bytes = bytes?;
+        // Read bytes are dropped when they are most of the buffer, so a
+        // queue that never empties does not grow without end.
+        if self.start > 0 && self.start >= self.bytes.len() / 2 {
+            self.bytes.drain(..self.start);
+            self.start = 0;
         }
-        None => *slot = None,
+        self.bytes.extend_from_slice(bytes);
+        Some(bytes.len())
+    }
+
+    /// Moves the next `length` bytes into `slot`, reusing the buffer it
+    /// holds; `None` empties the slot.
+    fn pop_into(&mut self, length: Option<usize>, slot: &mut Option<Vec<u8>>) {
+        let Some(length) = length else {
+            *slot = None;
+            return;
+        };
+        let end = self.start + length;
+        let buffer = slot.get_or_insert_with(Vec::new);
+        buffer.clear();
+        buffer.extend_from_slice(&self.bytes[self.start..end]);
+        self.start = end;
+        if self.start == self.bytes.len() {
+            self.bytes.clear();
+            self.start = 0;
+            self.bytes.shrink_to(KEPT_QUEUE_BYTES);
+        }
     }
 }
 
@@ -462,7 +535,7 @@ fn refill(slot: &mut Option<Vec<u8>>, bytes: Option<&[u8]>) {
 mod tests {
     use tripgate_model::config::Config;
 
-    use super::{consumer_config, refill, topic_position};
+    use super::{consumer_config, topic_position, ByteQueue};
 
     #[test]
     fn the_prefetch_is_small_unless_the_passthrough_tunes_it() {
@@ -493,15 +566,38 @@ mod tests {
     }
 
     #[test]
-    fn a_refilled_buffer_holds_exactly_the_new_bytes() {
-        let mut slot = Some(b"a longer payload".to_vec());
-        refill(&mut slot, Some(b"short"));
-        assert_eq!(slot.as_deref(), Some(&b"short"[..]));
-        refill(&mut slot, Some(b""));
-        assert_eq!(slot.as_deref(), Some(&b""[..]));
-        refill(&mut slot, None);
+    fn a_byte_queue_gives_back_each_message_as_it_was() {
+        let mut queue = ByteQueue::default();
+        let mut slot = Some(b"a longer payload than any below".to_vec());
+        let first = queue.push(Some(b"first"));
+        let absent = queue.push(None);
+        let empty = queue.push(Some(b""));
+        assert_eq!((first, absent, empty), (Some(5), None, Some(0)));
+        queue.pop_into(first, &mut slot);
+        assert_eq!(slot.as_deref(), Some(&b"first"[..]));
+        // Pushed while read bytes are held: those are dropped first.
+        let second = queue.push(Some(b"second"));
+        queue.pop_into(absent, &mut slot);
         assert_eq!(slot, None);
-        refill(&mut slot, Some(b"again"));
-        assert_eq!(slot.as_deref(), Some(&b"again"[..]));
+        queue.pop_into(empty, &mut slot);
+        assert_eq!(slot.as_deref(), Some(&b""[..]));
+        queue.pop_into(second, &mut slot);
+        assert_eq!(slot.as_deref(), Some(&b"second"[..]));
+        assert_eq!((queue.bytes.len(), queue.start), (0, 0), "emptied");
+        // Many messages in and out, never all read: the buffer stays
+        // within twice what is unread.
+        let mut lengths = std::collections::VecDeque::new();
+        for round in 0..1000usize {
+            let message = vec![(round % 251) as u8; round % 37];
+            lengths.push_back((queue.push(Some(&message)), message));
+            if round % 3 != 0 {
+                let (length, message) = lengths.pop_front().unwrap();
+                queue.pop_into(length, &mut slot);
+                assert_eq!(slot.as_deref(), Some(&message[..]));
+            }
+            let unread: usize = lengths.iter().map(|(_, m)| m.len()).sum();
+            assert_eq!(queue.bytes.len() - queue.start, unread);
+            assert!(queue.bytes.len() <= 2 * unread + 2 * 37, "round {round}");
+        }
     }
 }
