@@ -58,6 +58,9 @@ cleanup() {
     kill -TERM "$run_pid" 2>/dev/null || true
     wait "$run_pid" 2>/dev/null || true
   fi
+  # The run's output (about 80 MB for the default 7 days) goes; the logs
+  # beside it stay for a look.
+  [[ -z ${dir:-} ]] || rm -f "$dir/live.jsonl"
   if [[ $started_broker -eq 1 ]]; then
     say "stopping Kafka"
     bash "$KAFKA" stop >/dev/null 2>&1 || true
