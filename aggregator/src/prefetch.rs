@@ -29,7 +29,7 @@ pub fn prefetch<T>(value: &T) {
 }
 
 /// Brings the first `MAX_LINES` cache lines of `bytes` into the cache,
-/// without waiting: for an input whose reading is next but one.
+/// without waiting: for bytes read soon after, such as the next input.
 #[inline]
 pub fn prefetch_bytes(bytes: &[u8]) {
     /// 512 bytes: more than an event usually takes.
