@@ -1,4 +1,5 @@
-//! Transparent huge pages for the big tables, and for nothing else.
+//! Transparent huge pages for the big tables, and for nothing else; and
+//! tables that grow where they are.
 //!
 //! The aggregator's big tables (a scope's key names and window entries,
 //! the dedup memory, the join's orders and tickets) are read at random, a
@@ -20,23 +21,28 @@
 //! which are written once, in order, and freed. So a table asks, where it
 //! allocates ([`for_table`]).
 //!
-//! [`HugeTables`], the global allocator of the `tripgate` binary:
-//! - places every allocation of [`HUGE_PAGE`] bytes or more on a huge
-//!   page's boundary, so that all of it can be held in huge pages;
-//! - advises those made inside [`for_table`] before anything is written
-//!   to them;
-//! - when one of those is freed, takes the advice back, so that small
-//!   allocations made later in its place do not fault in 2 MiB at a time,
-//!   and hands its pages back to the kernel at once. The allocator would
-//!   keep them a while, and a table placed on a huge page's boundary
-//!   seldom reuses them: while tables doubled, their old copies added 6 to
-//!   8 MB to the peak of a run with 100,000 keys.
+//! [`HugeTables`], the global allocator of the `tripgate` binary, gives
+//! each allocation of [`HUGE_PAGE`] bytes or more made inside
+//! [`for_table`] a mapping of its own:
+//! - it reserves [`RESERVED`] bytes of address space, starting on a huge
+//!   page's boundary, and makes the allocation's first huge pages of it
+//!   readable and writable, advised huge before anything is written to
+//!   them;
+//! - growing it (`realloc`) makes more of the reservation writable, so
+//!   the table stays where it is: its pages are not copied, and only the
+//!   new part is memory the process touches for the first time. A
+//!   table that doubled into new memory each time touched twice its final
+//!   size, and on this project's virtual machines a fresh huge page costs
+//!   the host's page faults too (docs/BENCHMARKS.md, "Where the time
+//!   goes"). `IdTable` moves its ids within the grown table;
+//! - freeing it unmaps it: its pages go back to the kernel at once.
 //!
-//! A table placed where freed memory still has small pages keeps those
-//! until the kernel's `khugepaged` collapses them; since a freed table's
-//! pages are returned, that happens only where other big allocations were.
+//! Every other allocation is `A`'s, as it asked. A table that shrinks
+//! below [`HUGE_PAGE`], or outgrows its reservation, moves to memory of
+//! `A`'s or to a new mapping. Where the kernel refuses a mapping, or all
+//! [`PLACES`] are taken, a table is simply `A`'s, without huge pages.
 //! Where the advice is not honoured (another kernel setting, another
-//! system), nothing changes but the alignment.
+//! system), the mapping still grows in place.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
@@ -46,6 +52,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// allocation that is given huge pages.
 pub const HUGE_PAGE: usize = 2 << 20;
 
+/// The address space a table's mapping reserves, and so the most it grows
+/// to where it is: 64 GiB, a table of more than two billion ids. Address
+/// space only: no memory is committed to what is not writable, and
+/// [`PLACES`] reservations take an eighth of the 128 TiB a process has.
+pub const RESERVED: usize = 64 << 30;
+
+/// How many tables have mappings at once. Tables this big are few (a
+/// scope's names, a series' entries, dedup, the join).
+pub const PLACES: usize = 256;
+
 thread_local! {
     /// True while this thread runs a [`for_table`].
     static FOR_TABLE: Cell<bool> = const { Cell::new(false) };
@@ -54,7 +70,7 @@ thread_local! {
 /// Runs `allocate`, whose allocations of [`HUGE_PAGE`] bytes or more are
 /// a table's, read at random for a long time: they get huge pages, under
 /// [`HugeTables`]. Growing a vector inside it moves it to memory that has
-/// them.
+/// them, where it then grows in place.
 pub fn for_table<R>(allocate: impl FnOnce() -> R) -> R {
     /// Puts the flag back as it was, even if `allocate` panics.
     struct Restore(bool);
@@ -79,54 +95,63 @@ where
     for_table(|| serde::Deserialize::deserialize(deserializer))
 }
 
-/// A global allocator that hands every allocation to `A`, and gives the
-/// big ones made in [`for_table`] huge pages.
+/// A global allocator that hands every allocation to `A`, except the big
+/// ones made in [`for_table`], which it maps itself.
 pub struct HugeTables<A>(pub A);
 
-/// The layout `A` is asked for: a big allocation aligned to a huge page.
-fn placed(layout: Layout) -> Layout {
-    if layout.size() < HUGE_PAGE {
-        return layout;
-    }
-    Layout::from_size_align(layout.size(), layout.align().max(HUGE_PAGE)).unwrap_or(layout)
+/// Whether an allocation for `layout` is a table's own mapping.
+fn wants_mapping(layout: Layout) -> bool {
+    layout.size() >= HUGE_PAGE
+        && layout.size() <= RESERVED
+        && layout.align() <= HUGE_PAGE
+        && FOR_TABLE.get()
 }
 
 #[allow(unsafe_code)]
-// SAFETY: every allocation is `A`'s, made and freed with the layout
-// `placed` gives for the caller's layout, which keeps the caller's size
-// and at least its alignment; a reallocation that changes `placed`'s
-// alignment, or moves a table's, is a new allocation, a copy and a free.
-// `madvise` changes how the kernel backs the pages, never whether they are
-// mapped, and their contents only when they are being freed (see
-// `madvise` below).
+// SAFETY: an allocation is either `A`'s, made and freed with the caller's
+// layout, or a mapping of this module's (`Mapping`), found by its address
+// among the `PLACES`: at least the caller's size is writable, it starts on
+// a huge page's boundary (so any alignment `wants_mapping` accepts), fresh
+// mappings are zeroed by the kernel, and it is unmapped only when freed or
+// moved. `realloc` keeps the contents up to the smaller size: in place, or
+// by a copy into the new allocation before the old one is freed.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for HugeTables<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        allocate(layout, |placed| self.0.alloc(placed))
+        if wants_mapping(layout) {
+            if let Some(mapped) = Mapping::map(layout.size()) {
+                return mapped;
+            }
+        }
+        self.0.alloc(layout)
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        allocate(layout, |placed| self.0.alloc_zeroed(placed))
+        if wants_mapping(layout) {
+            if let Some(mapped) = Mapping::map(layout.size()) {
+                return mapped;
+            }
+        }
+        self.0.alloc_zeroed(layout)
     }
 
     unsafe fn dealloc(&self, memory: *mut u8, layout: Layout) {
-        let placed = placed(layout);
-        take_huge_pages(memory, placed);
-        self.0.dealloc(memory, placed);
+        match Mapping::find(memory, layout.size()) {
+            Some(mapping) => mapping.unmap(),
+            None => self.0.dealloc(memory, layout),
+        }
     }
 
     unsafe fn realloc(&self, memory: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let big = |size| size >= HUGE_PAGE;
-        if !big(layout.size()) && !big(new_size) {
-            return self.0.realloc(memory, layout, new_size);
-        }
-        if big(layout.size()) && big(new_size) && !FOR_TABLE.get() && !has_huge_pages(memory) {
-            // Big before and after, and not a table's: `A` may grow it in
-            // place, and keeps the alignment it was given.
-            return self.0.realloc(memory, placed(layout), new_size);
-        }
-        // Placed differently after, or a table's, whose new memory must be
-        // advised before the copy writes to it.
         let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
+        match Mapping::find(memory, layout.size()) {
+            Some(mapping) if new_size >= HUGE_PAGE && mapping.grow(new_size) => return memory,
+            Some(_) => {}
+            None if !wants_mapping(new_layout) => {
+                return self.0.realloc(memory, layout, new_size);
+            }
+            None => {}
+        }
+        // Moves: into a mapping, out of one, or past its reservation.
         let moved = self.alloc(new_layout);
         if !moved.is_null() {
             std::ptr::copy_nonoverlapping(memory, moved, layout.size().min(new_size));
@@ -136,92 +161,136 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for HugeTables<A> {
     }
 }
 
-/// Allocates for `layout` with `inner`, placed, and gives a table's
-/// allocation huge pages.
-fn allocate(layout: Layout, inner: impl FnOnce(Layout) -> *mut u8) -> *mut u8 {
-    let placed = placed(layout);
-    let memory = inner(placed);
-    if FOR_TABLE.get() {
-        give_huge_pages(memory, placed);
-    }
-    memory
+/// The mappings: by place, the address each starts at (zero for a free
+/// place) and how much of it is writable. A place's two words are written
+/// only by the thread that owns its allocation.
+static MAPPED: [[AtomicUsize; 2]; PLACES] =
+    [const { [AtomicUsize::new(0), AtomicUsize::new(0)] }; PLACES];
+
+/// One of the mappings in [`MAPPED`].
+struct Mapping {
+    place: &'static [AtomicUsize; 2],
 }
 
-/// The addresses of the allocations given huge pages, so that freeing one
-/// knows to take them back; zero marks a free place. Tables big enough
-/// are few (a scope's names, a series' entries, dedup, the join), and one
-/// that finds no place here is simply not given huge pages.
-static HUGE: [AtomicUsize; 256] = [const { AtomicUsize::new(0) }; 256];
-
-fn has_huge_pages(memory: *mut u8) -> bool {
-    let address = memory as usize;
-    HUGE.iter()
-        .any(|place| place.load(Ordering::Relaxed) == address)
-}
-
-/// Puts `new` in the first place of `HUGE` holding `old`; false when none
-/// does.
-fn replace_place(old: usize, new: usize) -> bool {
-    HUGE.iter().any(|place| {
-        place
-            .compare_exchange(old, new, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    })
-}
-
-/// Asks for huge pages for a big allocation that nothing has written to
-/// yet, and remembers it.
-fn give_huge_pages(memory: *mut u8, placed: Layout) {
-    if placed.size() < HUGE_PAGE || memory.is_null() {
-        return;
-    }
-    if replace_place(0, memory as usize) {
-        madvise(memory, placed.size(), Advice::Huge);
-    }
-}
-
-/// For an allocation about to be freed that was given huge pages: takes
-/// the advice back and hands its pages to the kernel (see the module's
-/// documentation).
-fn take_huge_pages(memory: *mut u8, placed: Layout) {
-    if placed.size() < HUGE_PAGE {
-        return;
-    }
-    if replace_place(memory as usize, 0) {
-        madvise(memory, placed.size(), Advice::Small);
-        madvise(memory, placed.size(), Advice::Free);
-    }
-}
-
-enum Advice {
-    Huge,
-    Small,
-    Free,
-}
-
-/// `madvise` on a big allocation: its memory starts on a huge page's
-/// boundary, so on a page's.
-#[allow(unsafe_code)]
-fn madvise(memory: *mut u8, size: usize, advice: Advice) {
-    #[cfg(target_os = "linux")]
-    // SAFETY: `memory` starts an allocation of `size` bytes that is live
-    // or being freed, on a page's boundary. `MADV_HUGEPAGE` and
-    // `MADV_NOHUGEPAGE` only change the size of the pages backing it; a
-    // refusal (EINVAL from a kernel without transparent huge pages)
-    // leaves them as they were, which is correct, only slower.
-    // `MADV_DONTNEED` is made only on memory being freed, whose contents
-    // nobody reads again: a later allocation there finds zeros, where
-    // the allocator promises nothing.
-    unsafe {
-        let advice = match advice {
-            Advice::Huge => libc::MADV_HUGEPAGE,
-            Advice::Small => libc::MADV_NOHUGEPAGE,
-            Advice::Free => libc::MADV_DONTNEED,
+impl Mapping {
+    /// Reserves a mapping and makes its first `size` bytes (rounded up to
+    /// huge pages) writable; `None` when the kernel refuses or all places
+    /// are taken.
+    fn map(size: usize) -> Option<*mut u8> {
+        let address = reserve()?;
+        let Some(place) = MAPPED.iter().find(|place| {
+            place[0]
+                .compare_exchange(0, address, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        }) else {
+            unmap(address, RESERVED);
+            return None;
         };
-        libc::madvise(memory.cast(), size, advice);
+        let mapping = Mapping { place };
+        if !mapping.grow(size) {
+            mapping.unmap();
+            return None;
+        }
+        Some(address as *mut u8)
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (memory, size, advice);
+
+    /// The mapping `memory` starts, if it is one: only allocations of a
+    /// huge page or more can be (the fast path of every small free).
+    fn find(memory: *mut u8, size: usize) -> Option<Mapping> {
+        if size < HUGE_PAGE {
+            return None;
+        }
+        let address = memory as usize;
+        MAPPED
+            .iter()
+            .find(|place| place[0].load(Ordering::Relaxed) == address)
+            .map(|place| Mapping { place })
+    }
+
+    /// Makes the first `size` bytes writable, if they are not yet; false
+    /// if that is past the reservation or the kernel refuses.
+    fn grow(&self, size: usize) -> bool {
+        let address = self.place[0].load(Ordering::Relaxed);
+        let writable = self.place[1].load(Ordering::Relaxed);
+        if size <= writable {
+            return true;
+        }
+        let wanted = size.div_ceil(HUGE_PAGE) * HUGE_PAGE;
+        if wanted > RESERVED || !make_writable(address + writable, wanted - writable) {
+            return false;
+        }
+        self.place[1].store(wanted, Ordering::Relaxed);
+        true
+    }
+
+    /// Unmaps the whole reservation and frees the place. The place is
+    /// freed last, with its writable size zero for whoever takes it next.
+    fn unmap(self) {
+        unmap(self.place[0].load(Ordering::Relaxed), RESERVED);
+        self.place[1].store(0, Ordering::Relaxed);
+        self.place[0].store(0, Ordering::Release);
+    }
+}
+
+/// Reserves [`RESERVED`] bytes of address space, inaccessible, starting
+/// on a huge page's boundary.
+#[allow(unsafe_code)]
+fn reserve() -> Option<usize> {
+    // SAFETY: a new private anonymous mapping that nothing else uses; the
+    // parts of it before the boundary and after the reservation are
+    // unmapped again at once.
+    unsafe {
+        let mapped = libc::mmap(
+            std::ptr::null_mut(),
+            RESERVED + HUGE_PAGE,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        );
+        if mapped == libc::MAP_FAILED {
+            return None;
+        }
+        let start = mapped as usize;
+        let aligned = start.next_multiple_of(HUGE_PAGE);
+        if aligned > start {
+            unmap(start, aligned - start);
+        }
+        let tail = start + RESERVED + HUGE_PAGE - (aligned + RESERVED);
+        if tail > 0 {
+            unmap(aligned + RESERVED, tail);
+        }
+        Some(aligned)
+    }
+}
+
+/// Makes `size` bytes at `address`, inside a reservation and on huge
+/// pages' boundaries, writable and asks for huge pages for them.
+#[allow(unsafe_code)]
+fn make_writable(address: usize, size: usize) -> bool {
+    // SAFETY: the range lies inside a reservation of this module's, which
+    // nothing has read or written yet. `MADV_HUGEPAGE` only changes the
+    // size of the pages backing it; a refusal (EINVAL from a kernel
+    // without transparent huge pages) leaves them small, which is correct,
+    // only slower.
+    unsafe {
+        let memory = address as *mut libc::c_void;
+        if libc::mprotect(memory, size, libc::PROT_READ | libc::PROT_WRITE) != 0 {
+            return false;
+        }
+        #[cfg(target_os = "linux")]
+        libc::madvise(memory, size, libc::MADV_HUGEPAGE);
+    }
+    true
+}
+
+#[allow(unsafe_code)]
+fn unmap(address: usize, size: usize) {
+    // SAFETY: the range is this module's own mapping, or part of one, and
+    // no allocation lives in it any more.
+    unsafe {
+        libc::munmap(address as *mut libc::c_void, size);
+    }
 }
 
 #[cfg(test)]
@@ -229,12 +298,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_big_allocations_are_placed_on_a_huge_page() {
-        let small = Layout::from_size_align(HUGE_PAGE - 1, 8).unwrap();
-        assert_eq!(placed(small), small);
+    fn only_a_big_table_gets_a_mapping() {
         let big = Layout::from_size_align(HUGE_PAGE + 24, 8).unwrap();
-        assert_eq!(placed(big).size(), big.size());
-        assert_eq!(placed(big).align(), HUGE_PAGE);
+        let small = Layout::from_size_align(HUGE_PAGE - 1, 8).unwrap();
+        let aligned = Layout::from_size_align(HUGE_PAGE, 2 * HUGE_PAGE).unwrap();
+        let huge = Layout::from_size_align(RESERVED + 1, 8).unwrap();
+        assert!(!wants_mapping(big));
+        assert!(for_table(|| wants_mapping(big)));
+        for layout in [small, aligned, huge] {
+            assert!(!for_table(|| wants_mapping(layout)), "{layout:?}");
+        }
     }
 
     #[test]

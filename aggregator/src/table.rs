@@ -167,9 +167,8 @@ impl<V, S: BuildHasher> IdTable<V, S> {
     }
 
     /// Keeps the ids `keep` says to, in place, then resizes to leave room
-    /// for as many new ids again as remain. A table that keeps its size is
-    /// not copied into new memory, whose pages would each be faulted in
-    /// again.
+    /// for as many new ids again as remain. A table that keeps its size or
+    /// grows stays where it is: its pages are not faulted in again.
     pub fn retain(&mut self, mut keep: impl FnMut(&V) -> bool) {
         // Empty now, so no probe crosses it (see `settle`); a table at most
         // half full has one unless it has no slots at all.
@@ -183,9 +182,10 @@ impl<V, S: BuildHasher> IdTable<V, S> {
             }
         }
         let size = slots_for(self.len);
-        if size == self.slots.len() {
-            self.settle(empty);
+        if size < self.slots.len() {
+            self.resize(size);
         } else {
+            self.settle(empty);
             self.resize(size);
         }
     }
@@ -214,13 +214,60 @@ impl<V, S: BuildHasher> IdTable<V, S> {
         }
     }
 
+    /// Gives the table `size` slots (a power of two). Growing doubles it
+    /// where it is; shrinking moves it to new memory.
     fn resize(&mut self, size: usize) {
+        if size > self.slots.len() && !self.slots.is_empty() {
+            while self.slots.len() < size {
+                self.double();
+            }
+            return;
+        }
+        if size == self.slots.len() {
+            return;
+        }
         let slots =
             crate::huge_pages::for_table(|| std::iter::repeat_with(|| None).take(size).collect());
         let old = std::mem::replace(&mut self.slots, slots);
         self.len = 0;
         for (id, value) in old.into_iter().flatten() {
             self.put(id, value);
+        }
+    }
+
+    /// Doubles the slots where they are (a table's memory grows in place,
+    /// see `huge_pages`, so only the new half is fresh memory), then moves
+    /// each id to where a probe of the doubled table finds it.
+    ///
+    /// An id's home is its old one, `h`, or `h + n` for the old size `n`.
+    /// The ids are taken out and put back one at a time, in the order of
+    /// their old slots starting after an empty one, `e`, which no probe of
+    /// the old table crosses:
+    /// - an id after `e` has its home between `e` and its old slot `p`.
+    ///   If its home is now `h`, the slots from `h` to `p` have been put
+    ///   back and `p` is free: it lands at or before `p`. If it is `h + n`,
+    ///   each id put back so far landed at or before its own old slot plus
+    ///   `n`, so `p + n` is free: it lands there or before, and as `p < n`
+    ///   no probe wraps past the end yet;
+    /// - the ids from slot 0 on come after all of those. Wherever a probe
+    ///   goes (from the top of the old half, through the new half and past
+    ///   the end), the slots before `p` have been put back and `p` is free.
+    ///
+    /// So no id lands in a slot not yet put back, and no slot a probe
+    /// crossed is emptied later: every id is found where a probe looks.
+    fn double(&mut self) {
+        let old = self.slots.len();
+        let empty = self
+            .slots
+            .iter()
+            .position(Option::is_none)
+            .expect("a table is at most half full");
+        crate::huge_pages::for_table(|| self.slots.resize_with(2 * old, || None));
+        for step in 1..old {
+            if let Some((id, value)) = self.slots[(empty + step) & (old - 1)].take() {
+                self.len -= 1;
+                self.put(id, value);
+            }
         }
     }
 
