@@ -9,6 +9,7 @@ use bstr::io::BufReadExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use tripgate_alerter::records::write_tick;
 use tripgate_model::config::Config;
+use tripgate_model::TickSnapshot;
 
 use crate::engine::Engine;
 use crate::report::Report;
@@ -62,12 +63,12 @@ pub fn run(
     let specs = engine.specs().to_vec();
     let mut reader = BufReader::with_capacity(1 << 20, progress.wrap_read(input));
     let mut write_error: Option<io::Error> = None;
-    let mut sink = |snapshot: &_, outcome: &_, alerter: &_| {
+    let mut sink = |snapshot: TickSnapshot, outcome: &_, alerter: &_| {
         if let Some(report) = report.as_deref_mut() {
-            report.observe(snapshot, outcome, alerter);
+            report.observe(&snapshot, outcome, alerter);
         }
         if write_error.is_none() {
-            if let Err(error) = write_tick(&mut output, &specs, snapshot, outcome) {
+            if let Err(error) = write_tick(&mut output, &specs, &snapshot, outcome) {
                 write_error = Some(error);
             }
         }

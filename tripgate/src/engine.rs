@@ -161,35 +161,35 @@ impl Engine {
     }
 
     /// Closes every tick the watermark reached and evaluates it.
-    pub fn advance(&mut self, mut on_tick: impl FnMut(&TickSnapshot, &Outcome, &Alerter)) {
+    pub fn advance(&mut self, mut on_tick: impl FnMut(TickSnapshot, &Outcome, &Alerter)) {
         let Engine {
             aggregator,
             alerter,
             stats,
             ..
         } = self;
-        aggregator.advance(|snapshot| evaluate(alerter, stats, &snapshot, &mut on_tick));
+        aggregator.advance(|snapshot| evaluate(alerter, stats, snapshot, &mut on_tick));
     }
 
     /// End of input: closes the remaining ticks (backtest).
-    pub fn finish(&mut self, mut on_tick: impl FnMut(&TickSnapshot, &Outcome, &Alerter)) {
+    pub fn finish(&mut self, mut on_tick: impl FnMut(TickSnapshot, &Outcome, &Alerter)) {
         let Engine {
             aggregator,
             alerter,
             stats,
             ..
         } = self;
-        aggregator.finish(|snapshot| evaluate(alerter, stats, &snapshot, &mut on_tick));
+        aggregator.finish(|snapshot| evaluate(alerter, stats, snapshot, &mut on_tick));
     }
 }
 
 fn evaluate(
     alerter: &mut Alerter,
     stats: &mut EngineStats,
-    snapshot: &TickSnapshot,
-    on_tick: &mut impl FnMut(&TickSnapshot, &Outcome, &Alerter),
+    snapshot: TickSnapshot,
+    on_tick: &mut impl FnMut(TickSnapshot, &Outcome, &Alerter),
 ) {
-    let outcome = alerter.evaluate(snapshot);
+    let outcome = alerter.evaluate(&snapshot);
     for transition in &outcome.transitions {
         *stats
             .transitions_per_rule

@@ -199,7 +199,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
             engine.ingest(line.as_bytes());
             let watermark = engine.watermark();
             engine.advance(|snapshot, outcome, alerter| {
-                alerter_metrics.observe(&specs, snapshot, outcome, alerter);
+                alerter_metrics.observe(&specs, &snapshot, outcome, alerter);
                 status.observe(snapshot.tick, outcome, alerter);
                 for line in describe(start, outcome) {
                     println!("{line}");

@@ -316,13 +316,13 @@ impl Processor {
         engine.advance(|snapshot, outcome, alerter| {
             board.observe(snapshot.tick, outcome, alerter);
             alerter_metrics.count(outcome);
-            *unexported = Some(snapshot.clone());
             if let Some(out) = out.as_mut() {
-                if let Err(error) = write_tick(out.writer(), specs, snapshot, outcome) {
+                if let Err(error) = write_tick(out.writer(), specs, &snapshot, outcome) {
                     write_error.get_or_insert(error);
                 }
             }
             messages.extend(admin.on_tick(snapshot.tick, outcome, watermark));
+            *unexported = Some(snapshot);
         });
         self.enqueue(messages);
         match write_error {
