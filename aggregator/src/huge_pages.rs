@@ -223,12 +223,14 @@ impl Mapping {
         true
     }
 
-    /// Unmaps the whole reservation and frees the place. The place is
-    /// freed last, with its writable size zero for whoever takes it next.
+    /// Frees the place, with its writable size zero for whoever takes it
+    /// next, then unmaps the whole reservation: by the time the kernel can
+    /// hand the same addresses to a new mapping, no place names them.
     fn unmap(self) {
-        unmap(self.place[0].load(Ordering::Relaxed), RESERVED);
+        let address = self.place[0].load(Ordering::Relaxed);
         self.place[1].store(0, Ordering::Relaxed);
         self.place[0].store(0, Ordering::Release);
+        unmap(address, RESERVED);
     }
 }
 
