@@ -8,8 +8,8 @@
 //! into its checked form (`fast`). A hand-rolled parser builds the tree for
 //! the rest, with serde_json (`json`) for everything it is not sure about. `future_timestamp` is not decided here: it needs
 //! the wall clock, which the live-mode caller owns.
-// `unsafe` in one module only: librdkafka's batch consume, which rdkafka
-// does not wrap (`kafka::fetch`).
+// `unsafe` in one module only: librdkafka's partition queues and batch
+// consume, which rdkafka does not wrap (`kafka::fetch`).
 #![deny(unsafe_code)]
 
 mod check;

@@ -1,18 +1,36 @@
-//! The input partitions' messages, taken from librdkafka a batch at a time.
+//! The input partitions' messages, taken from librdkafka a batch at a
+//! time, each partition from its own queue.
 //!
 //! rdkafka's `BaseConsumer::poll` hands out one message per call, and each
 //! call costs more than copying the message: a clock read in rdkafka, an
 //! event wrapped in a fresh `Arc`, the queue's lock and librdkafka's own
 //! poll-interval clock reads. On a catch-up that was most of the source
-//! thread's time (docs/BENCHMARKS.md, live mode). So every assigned
-//! partition's fetch queue is forwarded into one queue of ours, drained
-//! with `rd_kafka_consume_batch_queue`, librdkafka's documented batch
-//! consume; the consumer's own queue keeps the statistics, errors and
-//! commit results, which rdkafka's `poll` goes on serving.
+//! thread's time (docs/BENCHMARKS.md, live mode). So the source takes
+//! messages with `rd_kafka_consume_batch_queue`, librdkafka's documented
+//! batch consume, from each assigned partition's fetch queue, which it
+//! keeps apart from the consumer's: the consumer's own queue keeps the
+//! statistics, errors and commit results, which rdkafka's `poll` goes on
+//! serving.
+//!
+//! Why a queue per partition, not all of them forwarded into one: a
+//! partition's queue is what librdkafka's prefetch limits
+//! (`queued.min.messages`, `queued.max.messages.kbytes`) apply to when it
+//! is not forwarded, so every partition has its own bounded prefetch and
+//! the source takes from each only what the merge needs. Forwarded into
+//! one queue, the limits applied to all partitions together; fetches
+//! brought one partition's batch after another, and the merge had to
+//! buffer up to 20,000 messages per partition (then pause it, which
+//! discards what librdkafka had fetched for it) before the partitions
+//! behind in time arrived (docs/BENCHMARKS.md, tenth and eleventh passes).
+//!
+//! A queue that receives a message while empty writes one byte to a pipe
+//! (`rd_kafka_queue_io_event_enable`), which [`FetchQueues::wait`] polls:
+//! the source sleeps until some partition has something, not on a timer.
 //!
 //! This is the one module of ingest with `unsafe`: rdkafka wraps no batch
-//! consume (up to 0.39). Every call is librdkafka's public API, used as its
-//! header documents; the SAFETY notes say why each one is sound.
+//! consume nor partition queues (up to 0.39). Every call is librdkafka's
+//! public API, used as its header documents, or the C library's `pipe2`,
+//! `poll`, `read` and `close`; the SAFETY notes say why each one is sound.
 #![allow(unsafe_code)]
 
 use std::ffi::{c_void, CStr, CString};
@@ -30,7 +48,7 @@ use super::KafkaSourceError;
 /// One fetched message, borrowed from librdkafka for the length of a call.
 #[derive(Debug)]
 pub(super) struct Fetched<'a> {
-    /// An index into the topics the queue was made for.
+    /// An index into the topics the queues were made for.
     pub topic_index: usize,
     pub partition: i32,
     pub offset: i64,
@@ -39,47 +57,53 @@ pub(super) struct Fetched<'a> {
     pub payload: Option<&'a [u8]>,
 }
 
-/// Our queue, into which the partitions' fetch queues forward.
-pub(super) struct FetchQueue {
-    queue: NonNull<rd::rd_kafka_queue_t>,
+/// The assigned partitions' fetch queues, in the order they were given.
+pub(super) struct FetchQueues {
+    queues: Vec<NonNull<rd::rd_kafka_queue_t>>,
+    /// The pipe the queues write a byte to when a message arrives in an
+    /// empty one: `[read end, write end]`, both non-blocking.
+    wake: [libc::c_int; 2],
     topics: Vec<String>,
     /// The last message's topic handle and the topic's index (see
     /// `topic_index`).
     last_topic: Option<(usize, usize)>,
     /// Room for the messages of one call.
     messages: Vec<*mut rd::rd_kafka_message_t>,
-    /// Holds the client alive for as long as the queue: librdkafka wants
-    /// every queue destroyed before its client.
+    /// Holds the client alive for as long as the queues: librdkafka wants
+    /// every queue handle destroyed before its client.
     _consumer: Arc<BaseConsumer<HealthContext>>,
 }
 
 // SAFETY: librdkafka's queues may be used from any thread (its queue
-// operations lock), and the raw pointers in `messages` are only ever
-// between a batch call and the end of the same `drain`.
-unsafe impl Send for FetchQueue {}
+// operations lock), the pipe's descriptors are plain numbers, and the raw
+// pointers in `messages` are only ever between a batch call and the end of
+// the same `take`.
+unsafe impl Send for FetchQueues {}
 
-impl FetchQueue {
-    /// Makes the queue and forwards the fetch queue of each of `partitions`
-    /// (`(index into topics, partition)`) into it. Call it before the
-    /// partitions are assigned: the assignment then leaves the forwarding in
-    /// place (librdkafka forwards a fetch queue to the consumer's only when
-    /// the application has not forwarded it).
+impl FetchQueues {
+    /// Takes the fetch queue of each of `partitions` (`(index into topics,
+    /// partition)`) and keeps it from being forwarded to the consumer's.
+    /// Call it before the partitions are assigned: the assignment then
+    /// leaves them apart (librdkafka forwards a fetch queue to the
+    /// consumer's only when the application has not set its forwarding).
     pub fn new(
         consumer: Arc<BaseConsumer<HealthContext>>,
         topics: Vec<String>,
         partitions: &[(usize, i32)],
         batch: usize,
-    ) -> Result<FetchQueue, KafkaSourceError> {
+    ) -> Result<FetchQueues, KafkaSourceError> {
         let client = consumer.client().native_ptr();
-        // SAFETY: `client` is the live consumer's handle (held by `consumer`).
-        let queue = NonNull::new(unsafe { rd::rd_kafka_queue_new(client) }).ok_or_else(|| {
-            KafkaSourceError::Topic {
+        let mut wake = [-1; 2];
+        // SAFETY: room for the two descriptors `pipe2` writes.
+        if unsafe { libc::pipe2(wake.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
+            return Err(KafkaSourceError::Topic {
                 topic: topics.join(","),
-                problem: "librdkafka made no queue for the fetched messages".into(),
-            }
-        })?;
-        let fetch = FetchQueue {
-            queue,
+                problem: format!("no pipe for wake-ups: {}", std::io::Error::last_os_error()),
+            });
+        }
+        let mut fetch = FetchQueues {
+            queues: Vec::with_capacity(partitions.len()),
+            wake,
             topics,
             last_topic: None,
             messages: Vec::with_capacity(batch.max(1)),
@@ -93,58 +117,82 @@ impl FetchQueue {
             };
             let name = CString::new(topic.as_str()).map_err(|_| problem("a NUL in the name"))?;
             // SAFETY: a live client and a NUL-terminated name; the result
-            // is a new queue handle, destroyed below.
-            let partition_queue =
-                unsafe { rd::rd_kafka_queue_get_partition(client, name.as_ptr(), partition) };
-            if partition_queue.is_null() {
-                return Err(problem("librdkafka has no queue for it"));
-            }
-            // SAFETY: both handles are live. Destroying the partition's
-            // handle drops our reference only: the fetch queue belongs to
-            // the partition, and its forwarding stays.
+            // is a new queue handle, destroyed when `fetch` is dropped.
+            let queue = NonNull::new(unsafe {
+                rd::rd_kafka_queue_get_partition(client, name.as_ptr(), partition)
+            })
+            .ok_or_else(|| problem("librdkafka has no queue for it"))?;
+            fetch.queues.push(queue);
+            // SAFETY: a live queue handle. Forwarding to nothing marks the
+            // queue as set by the application; the wake-up's payload is a
+            // static byte, and the pipe outlives the setting (`Drop`).
             unsafe {
-                rd::rd_kafka_queue_forward(partition_queue, fetch.queue.as_ptr());
-                rd::rd_kafka_queue_destroy(partition_queue);
+                rd::rd_kafka_queue_forward(queue.as_ptr(), std::ptr::null_mut());
+                rd::rd_kafka_queue_io_event_enable(
+                    queue.as_ptr(),
+                    fetch.wake[1],
+                    WAKE_BYTE.as_ptr().cast(),
+                    WAKE_BYTE.len(),
+                );
             }
         }
         Ok(fetch)
     }
 
-    /// Waits up to `wait` for a first message, takes up to `limit` of those
-    /// fetched already, and hands each to `each` in the order fetched (so a
-    /// partition's in offset order). Returns how many were handed on.
-    pub fn drain(
+    /// Takes up to `limit` of the messages partition `index`'s queue holds
+    /// now, without waiting, and hands each to `each` in offset order.
+    /// Returns how many were handed on. Taking from a queue, even an empty
+    /// one, rearms its wake-up.
+    pub fn take(
         &mut self,
-        wait: Duration,
+        index: usize,
         limit: usize,
         mut each: impl FnMut(Result<Fetched<'_>, KafkaError>),
     ) -> usize {
-        // A batch call waits until its batch is full or the time is up, so
-        // the wait is for one message and the rest come without waiting.
-        let mut handed = self.take(wait, 1, &mut each);
-        if handed > 0 && limit > 1 {
-            handed += self.take(Duration::ZERO, limit - 1, &mut each);
+        let mut handed = 0;
+        while handed < limit {
+            let asked = (limit - handed).min(self.messages.capacity());
+            let got = self.take_some(index, asked, &mut each);
+            handed += got;
+            if got < asked {
+                break;
+            }
         }
         handed
     }
 
-    fn take(
+    /// Waits up to `wait` for a message to arrive in a queue that was empty
+    /// when last taken from (or returns at once if one did since).
+    pub fn wait(&mut self, wait: Duration) {
+        let mut ready = libc::pollfd {
+            fd: self.wake[0],
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let timeout = libc::c_int::try_from(wait.as_millis()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: one valid `pollfd`; an interrupted or failed poll only
+        // returns early, and the caller looks at the queues either way.
+        unsafe { libc::poll(&mut ready, 1, timeout) };
+        let mut bytes = [0u8; 64];
+        // SAFETY: reads into a buffer of its length from our non-blocking
+        // pipe, until it is empty (-1, `EAGAIN`) or closed (0).
+        while unsafe { libc::read(self.wake[0], bytes.as_mut_ptr().cast(), bytes.len()) } > 0 {}
+    }
+
+    fn take_some(
         &mut self,
-        wait: Duration,
+        index: usize,
         limit: usize,
         each: &mut impl FnMut(Result<Fetched<'_>, KafkaError>),
     ) -> usize {
+        let Some(queue) = self.queues.get(index) else {
+            return 0;
+        };
         let limit = limit.min(self.messages.capacity());
-        let timeout = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
         // SAFETY: a live queue, and room for `limit` pointers, which the
         // call fills from the start; it returns how many (or -1).
         let count = unsafe {
-            rd::rd_kafka_consume_batch_queue(
-                self.queue.as_ptr(),
-                timeout,
-                self.messages.as_mut_ptr(),
-                limit,
-            )
+            rd::rd_kafka_consume_batch_queue(queue.as_ptr(), 0, self.messages.as_mut_ptr(), limit)
         };
         let Ok(count) = usize::try_from(count) else {
             return 0;
@@ -251,11 +299,24 @@ impl Drop for Destroyed {
     }
 }
 
-impl Drop for FetchQueue {
+/// What a queue writes to the wake-up pipe.
+static WAKE_BYTE: [u8; 1] = [1];
+
+impl Drop for FetchQueues {
     fn drop(&mut self) {
-        // SAFETY: the queue is ours and the client is still alive
-        // (`_consumer` is dropped after this). Destroying it purges what is
-        // left in it; the partitions' fetch queues forward nowhere after.
-        unsafe { rd::rd_kafka_queue_destroy(self.queue.as_ptr()) };
+        for queue in &self.queues {
+            // SAFETY: the handles are ours and the client is still alive
+            // (`_consumer` is dropped after this). The partition's fetch
+            // queue outlives our handle, so its wake-up is turned off
+            // first: it must not write to the pipe once that is closed.
+            unsafe {
+                rd::rd_kafka_queue_io_event_enable(queue.as_ptr(), -1, std::ptr::null(), 0);
+                rd::rd_kafka_queue_destroy(queue.as_ptr());
+            }
+        }
+        for fd in self.wake {
+            // SAFETY: our pipe's descriptors, closed once.
+            unsafe { libc::close(fd) };
+        }
     }
 }

@@ -1,16 +1,20 @@
 //! The input source: one consumer assigned every partition of the input
-//! topics, polled on its own thread, merged in timestamp order
-//! ([`Merge`]), and handed on in batches through a bounded channel. A full
-//! channel stops the polling, and librdkafka's bounded prefetch then stops
-//! fetching: a slow engine slows the consumer, it never grows memory.
+//! topics, read on its own thread, merged in timestamp order ([`Merge`]),
+//! and handed on in batches through a bounded channel. The merge holds up
+//! to `max_buffered` records per partition, topped up from the partition's
+//! own fetch queue when it holds less than half of that; a full channel
+//! stops the merge, so nothing more is taken, and librdkafka's bounded
+//! prefetch per partition then stops fetching: a slow engine slows the
+//! consumer, it never grows memory.
 //!
 //! Partitions are assigned, not subscribed: joins need every event of an
 //! order, so one instance reads every partition (see docs/ARCHITECTURE.md,
 //! "Live mode and durability", for splitting by co-partitioning later). The
 //! group id is still set so committed offsets show up in lag tools.
 //!
-//! Messages are taken from librdkafka a batch at a time ([`FetchQueue`]):
-//! rdkafka's one-message poll cost more than the message's copy.
+//! Messages are taken from librdkafka a batch at a time, each partition
+//! from its own queue ([`FetchQueues`]): rdkafka's one-message poll cost
+//! more than the message's copy.
 //!
 //! While in the merge, a message's key and payload wait in its partition's
 //! [`ByteQueue`]. Records are filled from there as batches are made, and go
@@ -20,7 +24,7 @@
 //! of memory freed by another thread than the one that allocated it was a
 //! tenth of a catch-up's CPU time.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -35,7 +39,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use tripgate_model::config::KafkaConfig;
 
 use super::client::{client_config, ClientHealth, HealthContext};
-use super::fetch::{topic_position, FetchQueue, Fetched};
+use super::fetch::{topic_position, FetchQueues, Fetched};
 use super::merge::{Merge, PartitionId};
 use super::KafkaSourceError;
 
@@ -63,7 +67,8 @@ pub struct SourceOptions {
     pub batch_size: usize,
     /// Batches in flight between the source and the engine.
     pub channel_batches: usize,
-    /// Records buffered per partition before that partition is paused.
+    /// Records the merge holds per partition at most: a partition is
+    /// topped up from its queue when it holds less than half of that.
     pub max_buffered: usize,
 }
 
@@ -112,18 +117,28 @@ impl SourceHandle {
     }
 }
 
-/// librdkafka's prefetch of messages not yet polled, smaller than its
-/// defaults (100,000 messages per partition, up to 64 MiB): about 1 MiB,
-/// refilled 1 ms after it drops below that (the default waits 1 s). With
-/// the defaults a backlog is fetched far ahead of the engine, into fresh
-/// memory the kernel zeroes page by page (a fifth of a catch-up's CPU time
-/// went to that), and each message is read back long after it left the
-/// cache. Catch-up takes no longer: the engine, not the fetching, sets the
-/// pace (docs/BENCHMARKS.md, live mode).
-const PREFETCH: [(&str, &str); 3] = [
+/// librdkafka's prefetch of messages not yet taken, per partition (each
+/// has its own queue, see `fetch`), smaller than its defaults (100,000
+/// messages, up to 64 MiB): about 1 MiB or 1,000 messages, refilled 1 ms
+/// after it drops below that (the default waits 1 s). With the defaults a
+/// backlog is fetched far ahead of the engine, into fresh memory the kernel
+/// zeroes page by page, and each message is read back long after it left
+/// the cache. Catch-up takes no longer: the engine, not the fetching, sets
+/// the pace (docs/BENCHMARKS.md, live mode).
+///
+/// And fetch requests the broker holds for at most 50 ms, not 500, when
+/// none of their partitions has anything new. librdkafka has one fetch
+/// request out per broker, and in a catch-up the partitions fetched to
+/// their end early (a small topic's) are asked again as their queues
+/// drain: that request waited at the broker for the full 500 ms while the
+/// other partitions, their queues run dry, could not be fetched, and the
+/// merge waited on them (a 7-day catch-up took 3.7 to 5.7 s instead of
+/// 2.1 s). The cost is a fetch every 50 ms per broker while input is idle.
+const PREFETCH: [(&str, &str); 4] = [
     ("queued.min.messages", "1000"),
     ("queued.max.messages.kbytes", "1024"),
     ("fetch.queue.backoff.ms", "1"),
+    ("fetch.wait.max.ms", "50"),
 ];
 
 /// The consumer's settings: the shared ones, `PREFETCH` unless the
@@ -200,7 +215,7 @@ pub fn start_source(
             tracing::info!(topic = %topic, partition, start = next, end = high, "partition assigned");
         }
     }
-    let fetch = FetchQueue::new(
+    let fetch = FetchQueues::new(
         consumer.clone(),
         options.topics.clone(),
         &fetched,
@@ -222,7 +237,6 @@ pub fn start_source(
         returned,
         spare: Vec::new(),
         empties: Vec::new(),
-        paused: HashSet::new(),
         batch_size: options.batch_size.max(1),
         max_buffered: options.max_buffered.max(2),
         stop: stop.clone(),
@@ -256,7 +270,6 @@ struct Poller {
     /// big for jemalloc's thread cache, and allocating one per batch made
     /// this thread purge and fault in pages all the time.
     empties: Vec<Vec<SourceRecord>>,
-    paused: HashSet<PartitionId>,
     batch_size: usize,
     max_buffered: usize,
     stop: Arc<AtomicBool>,
@@ -266,48 +279,32 @@ struct Poller {
 const END_REFRESH: Duration = Duration::from_millis(100);
 
 impl Poller {
-    fn run(mut self, mut fetch: FetchQueue, sender: SyncSender<Vec<SourceRecord>>) {
+    fn run(mut self, mut fetch: FetchQueues, sender: SyncSender<Vec<SourceRecord>>) {
         // A batch the engine had no room for yet. The consumer's queue is
         // served meanwhile (statistics and error callbacks come through it,
         // and /readyz depends on them), but nothing more is taken from the
-        // fetch queue: the records buffered already are enough to go on
-        // with, and librdkafka's bounded prefetch holds the rest. Taking
-        // them anyway only moved them into the partitions' buffers (up to
-        // `max_buffered` each) while the engine was busy, on a core the
-        // engine and the broker could use (docs/BENCHMARKS.md).
+        // partitions' queues: the records in the merge are enough to go on
+        // with, and librdkafka's bounded prefetch holds the rest.
         let mut waiting: Option<Vec<SourceRecord>> = None;
         let mut last_refresh = Instant::now();
         let mut last_error_log: Option<Instant> = None;
         while !self.stop.load(Ordering::Relaxed) {
+            let mut busy = false;
             if waiting.is_some() {
                 self.serve_consumer(Duration::from_millis(1), &mut last_error_log);
             } else {
                 self.serve_consumer(Duration::ZERO, &mut last_error_log);
-                // What the client has fetched already comes without waiting,
-                // up to a batch at a time, before the merge is asked for
-                // one. Short waits otherwise: an idle partition's grace
-                // period must be noticed. The records of one round arrive
-                // within microseconds of each other: one clock read serves
-                // them all.
-                let mut arrived: Option<Instant> = None;
-                let wait = Duration::from_millis(20);
-                let taken = fetch.drain(wait, self.batch_size, |result| match result {
-                    Ok(message) => {
-                        let at = *arrived.get_or_insert_with(Instant::now);
-                        self.buffer(&message, at);
-                    }
-                    Err(error) => warn_quietly(&error, &mut last_error_log),
-                });
-                if taken > 0 {
+                if self.refill(&mut fetch, &mut last_error_log) > 0 {
                     self.health.mark_reachable();
+                    busy = true;
                 }
             }
             if last_refresh.elapsed() >= END_REFRESH {
                 self.refresh_ends();
                 last_refresh = Instant::now();
             }
-            // As many batches as the engine has room for: one per poll
-            // would pace a backlog by the poll timeout.
+            // As many batches as the engine has room for: one per turn
+            // would pace a backlog by the wait below.
             loop {
                 if waiting.is_none() {
                     let batch = self.next_batch(Instant::now());
@@ -318,7 +315,7 @@ impl Poller {
                 }
                 let Some(batch) = waiting.take() else { break };
                 match sender.try_send(batch) {
-                    Ok(()) => {}
+                    Ok(()) => busy = true,
                     Err(TrySendError::Full(batch)) => {
                         waiting = Some(batch);
                         break;
@@ -326,7 +323,36 @@ impl Poller {
                     Err(TrySendError::Disconnected(_)) => return,
                 }
             }
+            if !busy && waiting.is_none() {
+                // Nothing taken, nothing merged: until a partition that had
+                // nothing receives a message. Short waits all the same: an
+                // idle partition's grace period must be noticed.
+                fetch.wait(Duration::from_millis(20));
+            }
         }
+    }
+
+    /// Tops up every partition holding less than half of `max_buffered`
+    /// records from its queue, without waiting; returns how many were
+    /// taken. The records of one turn arrive within microseconds of each
+    /// other: one clock read serves them all.
+    fn refill(&mut self, fetch: &mut FetchQueues, last_error_log: &mut Option<Instant>) -> usize {
+        let mut arrived: Option<Instant> = None;
+        let mut taken = 0;
+        for index in 0..self.bytes.len() {
+            let held = self.merge.buffered(self.bytes[index].0);
+            if 2 * held >= self.max_buffered {
+                continue;
+            }
+            taken += fetch.take(index, self.max_buffered - held, |result| match result {
+                Ok(message) => {
+                    let at = *arrived.get_or_insert_with(Instant::now);
+                    self.buffer(&message, at);
+                }
+                Err(error) => warn_quietly(&error, last_error_log),
+            });
+        }
+        taken
     }
 
     /// Serves the consumer's own queue, waiting up to `wait`: statistics,
@@ -373,9 +399,6 @@ impl Poller {
         let timestamp = message.timestamp_ms.unwrap_or(i64::MIN);
         self.merge
             .push(id, message.offset, timestamp, buffered, arrived);
-        if self.merge.buffered(id) >= self.max_buffered && !self.paused.contains(&id) {
-            self.set_paused(id, true);
-        }
     }
 
     fn byte_queue(&mut self, id: PartitionId) -> Option<&mut ByteQueue> {
@@ -418,12 +441,6 @@ impl Poller {
                 }
             }
             batch.push(record);
-            let resume = !self.paused.is_empty()
-                && self.paused.contains(&id)
-                && self.merge.buffered(id) <= self.max_buffered / 2;
-            if resume {
-                self.set_paused(id, false);
-            }
         }
         batch
     }
@@ -434,28 +451,6 @@ impl Poller {
             let topic = &self.topics[id.topic_index];
             if let Some(high) = self.health.high_watermark(topic, id.partition) {
                 self.merge.observe_end(id, high);
-            }
-        }
-    }
-
-    fn set_paused(&mut self, id: PartitionId, paused: bool) {
-        let mut list = TopicPartitionList::new();
-        list.add_partition(&self.topics[id.topic_index], id.partition);
-        let result = if paused {
-            self.consumer.pause(&list)
-        } else {
-            self.consumer.resume(&list)
-        };
-        match result {
-            Ok(()) => {
-                if paused {
-                    self.paused.insert(id);
-                } else {
-                    self.paused.remove(&id);
-                }
-            }
-            Err(error) => {
-                tracing::warn!(error = %error, partition = id.partition, "cannot pause or resume a partition")
             }
         }
     }
@@ -483,10 +478,9 @@ struct Buffered {
 }
 
 /// The bytes of one partition's buffered messages, first in first out,
-/// in one buffer. In a catch-up the merge's buffers grow to thousands of
-/// messages and shrink again (docs/BENCHMARKS.md, tenth pass): held here,
-/// that costs no allocation per message, and the records that go to the
-/// engine stay as many as the batches in flight.
+/// in one buffer: held here, the merge's messages cost no allocation each,
+/// and the records that go to the engine stay as many as the batches in
+/// flight.
 #[derive(Default)]
 struct ByteQueue {
     bytes: Vec<u8>,
@@ -547,6 +541,7 @@ mod tests {
         assert_eq!(default.get("queued.min.messages"), Some("1000"));
         assert_eq!(default.get("queued.max.messages.kbytes"), Some("1024"));
         assert_eq!(default.get("fetch.queue.backoff.ms"), Some("1"));
+        assert_eq!(default.get("fetch.wait.max.ms"), Some("50"));
         assert_eq!(default.get("group.id"), Some("tripgate"));
         let tuned = settings("queued_max_messages_kbytes = 65536");
         assert_eq!(tuned.get("queued.max.messages.kbytes"), Some("65536"));

@@ -496,7 +496,7 @@ fn start(parts: &Parts) -> anyhow::Result<(Started, SourceHandle)> {
             metadata_timeout: STARTUP_TIMEOUT,
             batch_size: 512,
             channel_batches: 8,
-            max_buffered: 20_000,
+            max_buffered: 1024,
         },
     )?;
     let started = Started {
