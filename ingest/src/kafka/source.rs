@@ -261,7 +261,7 @@ struct Poller {
     topics: Vec<String>,
     merge: Merge<Buffered>,
     /// The bytes of each partition's buffered messages, in the merge's
-    /// order of partitions.
+    /// order of partitions, which is also the order of the fetch queues.
     bytes: Vec<(PartitionId, ByteQueue)>,
     returned: Receiver<Vec<SourceRecord>>,
     /// Processed records whose buffers the next messages are copied into.
@@ -339,6 +339,7 @@ impl Poller {
     fn refill(&mut self, fetch: &mut FetchQueues, last_error_log: &mut Option<Instant>) -> usize {
         let mut arrived: Option<Instant> = None;
         let mut taken = 0;
+        // The fetch queues are in the order of `bytes`.
         for index in 0..self.bytes.len() {
             let held = self.merge.buffered(self.bytes[index].0);
             if 2 * held >= self.max_buffered {
