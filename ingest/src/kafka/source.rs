@@ -133,7 +133,8 @@ impl SourceHandle {
 /// drain: that request waited at the broker for the full 500 ms while the
 /// other partitions, their queues run dry, could not be fetched, and the
 /// merge waited on them (a 7-day catch-up took 3.7 to 5.7 s instead of
-/// 2.1 s). The cost is a fetch every 50 ms per broker while input is idle.
+/// 2.1 s; the cause is inferred, docs/BENCHMARKS.md, eleventh pass). The
+/// cost is a fetch every 50 ms per broker while input is idle.
 const PREFETCH: [(&str, &str); 4] = [
     ("queued.min.messages", "1000"),
     ("queued.max.messages.kbytes", "1024"),
