@@ -182,12 +182,12 @@ impl<V, S: BuildHasher> IdTable<V, S> {
             }
         }
         let size = slots_for(self.len);
-        if size < self.slots.len() {
-            self.resize(size);
-        } else {
+        // A table that shrinks is rebuilt, and one that stays or grows is
+        // settled where it is first.
+        if size >= self.slots.len() {
             self.settle(empty);
-            self.resize(size);
         }
+        self.resize(size);
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&CompactId, &V)> {
