@@ -80,7 +80,7 @@ fn every_message_arrives_once_in_timestamp_order_a_few_at_a_time() {
     // from a partition's queue when it holds fewer than two: librdkafka
     // fetches far more than that at once, so every partition is topped up
     // many times, its queue full, while the test reads slowly.
-    let source = start_source(
+    let mut source = start_source(
         &kafka,
         health,
         SourceOptions {
@@ -88,8 +88,6 @@ fn every_message_arrives_once_in_timestamp_order_a_few_at_a_time() {
             start_offsets: BTreeMap::new(),
             idle: Duration::from_millis(200),
             metadata_timeout: Duration::from_secs(30),
-            batch_size: 7,
-            channel_batches: 1,
             max_buffered: 4,
         },
     )
@@ -104,32 +102,36 @@ fn every_message_arrives_once_in_timestamp_order_a_few_at_a_time() {
             received.len(),
             sent.len()
         );
-        let Ok(batch) = source.records.recv_timeout(Duration::from_millis(100)) else {
-            continue;
-        };
-        for record in &batch {
-            let next = next_offsets
-                .entry((record.topic_index, record.partition))
-                .or_insert(0);
-            assert_eq!(
-                record.offset, *next,
-                "offsets of a partition in order, none skipped"
-            );
-            *next += 1;
-            let payload = String::from_utf8(record.payload.clone().unwrap()).unwrap();
-            assert!(
-                payload.starts_with(&format!("{}/", topics[record.topic_index])),
-                "{payload} came as a message of {}",
-                topics[record.topic_index]
-            );
-            let key = String::from_utf8(record.key.clone().unwrap()).unwrap();
-            received.push((payload, key, record.timestamp_ms));
-        }
-        source.recycle(batch);
+        // Seven at a time: partitions run dry in the merge and are topped
+        // up between reads.
+        let before = received.len();
+        let read = source
+            .read(Duration::from_millis(100), 7, |record| {
+                let next = next_offsets
+                    .entry((record.topic_index, record.partition))
+                    .or_insert(0);
+                assert_eq!(
+                    record.offset, *next,
+                    "offsets of a partition in order, none skipped"
+                );
+                *next += 1;
+                assert_eq!(record.topic, topics[record.topic_index]);
+                let payload = String::from_utf8(record.payload.unwrap().to_vec()).unwrap();
+                assert!(
+                    payload.starts_with(&format!("{}/", record.topic)),
+                    "{payload} came as a message of {}",
+                    record.topic
+                );
+                let key = String::from_utf8(record.key.unwrap().to_vec()).unwrap();
+                received.push((payload, key, record.timestamp_ms));
+                Ok::<(), std::convert::Infallible>(())
+            })
+            .unwrap();
+        assert!(read <= 7, "{read} records in one read of 7");
+        assert_eq!(received.len() - before, read, "every record counted");
         // A slow reader, so the buffers fill.
         std::thread::sleep(Duration::from_millis(2));
     }
-    source.stop();
 
     assert_eq!(received.len(), sent.len(), "no message twice");
     let timestamps: Vec<i64> = received.iter().map(|(_, _, at)| at.unwrap()).collect();

@@ -1,11 +1,11 @@
 //! The input source: one consumer assigned every partition of the input
-//! topics, read on its own thread, merged in timestamp order ([`Merge`]),
-//! and handed on in batches through a bounded channel. The merge holds up
-//! to `max_buffered` records per partition, topped up from the partition's
-//! own fetch queue when it holds less than half of that; a full channel
-//! stops the merge, so nothing more is taken, and librdkafka's bounded
-//! prefetch per partition then stops fetching: a slow engine slows the
-//! consumer, it never grows memory.
+//! topics, merged in timestamp order ([`Merge`]) and read on the engine's
+//! own thread ([`SourceHandle::read`]). The merge holds up to
+//! `max_buffered` records per partition, topped up from the partition's own
+//! fetch queue when it holds less than half of that; while the engine is
+//! busy nothing is taken, and librdkafka's bounded prefetch per partition
+//! then stops fetching: a slow engine slows the consumer, it never grows
+//! memory.
 //!
 //! Partitions are assigned, not subscribed: joins need every event of an
 //! order, so one instance reads every partition (see docs/ARCHITECTURE.md,
@@ -17,18 +17,15 @@
 //! more than the message's copy.
 //!
 //! While in the merge, a message's key and payload wait in its partition's
-//! [`ByteQueue`]. Records are filled from there as batches are made, and go
-//! back to the source once processed ([`SourceHandle::recycle`]) for their
-//! buffers to be refilled: without that, each record cost two allocations
-//! on this thread and two frees on the engine's, and jemalloc's bookkeeping
-//! of memory freed by another thread than the one that allocated it was a
-//! tenth of a catch-up's CPU time.
+//! [`ByteQueue`], and the engine reads them from there: a record is lent,
+//! never copied again. Until the twelfth pass a thread of its own merged
+//! the records and copied them into batches for the engine; copying them
+//! into memory the other core had last used, and its reading them back
+//! from this one, cost more than the merge itself (docs/BENCHMARKS.md).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::ops::Range;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
@@ -43,16 +40,18 @@ use super::fetch::{topic_position, FetchQueues, Fetched};
 use super::merge::{Merge, PartitionId};
 use super::KafkaSourceError;
 
-/// One input message, owned.
-#[derive(Clone, Debug, Default)]
-pub struct SourceRecord {
+/// One input message, lent for the length of a [`SourceHandle::read`]
+/// callback.
+#[derive(Clone, Copy, Debug)]
+pub struct SourceRecord<'a> {
+    pub topic: &'a str,
     /// Which input topic: an index into [`SourceHandle::topics`].
     pub topic_index: usize,
     pub partition: i32,
     pub offset: i64,
     pub timestamp_ms: Option<i64>,
-    pub key: Option<Vec<u8>>,
-    pub payload: Option<Vec<u8>>,
+    pub key: Option<&'a [u8]>,
+    pub payload: Option<&'a [u8]>,
 }
 
 pub struct SourceOptions {
@@ -63,27 +62,34 @@ pub struct SourceOptions {
     pub start_offsets: BTreeMap<(String, i32), i64>,
     pub idle: Duration,
     pub metadata_timeout: Duration,
-    /// Records per batch sent to the engine.
-    pub batch_size: usize,
-    /// Batches in flight between the source and the engine.
-    pub channel_batches: usize,
     /// Records the merge holds per partition at most: a partition is
     /// topped up from its queue when it holds less than half of that.
     pub max_buffered: usize,
 }
 
 pub struct SourceHandle {
-    pub records: Receiver<Vec<SourceRecord>>,
     /// The input topics, in the order of [`SourceRecord::topic_index`].
     pub topics: Vec<String>,
-    /// Processed batches on their way back to be refilled.
-    returns: SyncSender<Vec<SourceRecord>>,
     /// Every assigned partition, for readiness and metrics.
     pub partitions: Vec<(String, i32)>,
-    stop: Arc<AtomicBool>,
     consumer: Arc<BaseConsumer<HealthContext>>,
-    thread: Option<JoinHandle<()>>,
+    health: Arc<ClientHealth>,
+    merge: Merge<Buffered>,
+    /// The bytes of each partition's buffered messages, in the merge's
+    /// order of partitions, which is also the order of the fetch queues.
+    bytes: Vec<(PartitionId, ByteQueue)>,
+    fetch: FetchQueues,
+    max_buffered: usize,
+    last_refresh: Instant,
+    last_error_log: Option<Instant>,
 }
+
+/// How often the statistics' high watermarks are read into the merge.
+const END_REFRESH: Duration = Duration::from_millis(100);
+
+/// The longest a wait for input sleeps before the merge looks again: an
+/// idle partition's grace period must be noticed without a message.
+const IDLE_CHECK: Duration = Duration::from_millis(20);
 
 impl SourceHandle {
     /// Commits next offsets to the group. Asynchronous: the checkpoint is
@@ -99,22 +105,152 @@ impl SourceHandle {
         Ok(())
     }
 
-    /// Hands processed records back for their buffers to be reused. Never
-    /// blocks: when the source has enough spares already, they are dropped.
-    pub fn recycle(&self, batch: Vec<SourceRecord>) {
-        let _ = self.returns.try_send(batch);
-    }
-
-    /// Stops polling and waits for the thread; records in the channel are
-    /// left unread.
-    pub fn stop(mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            // Unblocks a thread waiting on a full channel.
-            drop(std::mem::replace(&mut self.records, sync_channel(1).1));
-            let _ = thread.join();
+    /// Hands up to `limit` records to `each` in timestamp order, waiting up
+    /// to `wait` for the merge to release the first; returns how many were
+    /// handed on. The first error `each` returns ends the call; its record
+    /// counts as read.
+    pub fn read<E>(
+        &mut self,
+        wait: Duration,
+        limit: usize,
+        mut each: impl FnMut(SourceRecord<'_>) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        let deadline = Instant::now() + wait;
+        loop {
+            self.serve_consumer();
+            if self.refill() > 0 {
+                self.health.mark_reachable();
+            }
+            if self.last_refresh.elapsed() >= END_REFRESH {
+                self.refresh_ends();
+                self.last_refresh = Instant::now();
+            }
+            let now = Instant::now();
+            let mut handed = 0;
+            while handed < limit {
+                let Some((id, buffered)) = self.merge.pop(now) else {
+                    break;
+                };
+                handed += 1;
+                let Ok(index) = self.bytes.binary_search_by_key(&id, |(id, _)| *id) else {
+                    unreachable!("a merged partition has bytes");
+                };
+                let queue = &mut self.bytes[index].1;
+                let key = queue.take(buffered.key);
+                let payload = queue.take(buffered.payload);
+                each(SourceRecord {
+                    topic: &self.topics[id.topic_index],
+                    topic_index: id.topic_index,
+                    partition: id.partition,
+                    offset: buffered.offset,
+                    timestamp_ms: buffered.timestamp_ms,
+                    key: key.map(|range| &queue.bytes[range]),
+                    payload: payload.map(|range| &queue.bytes[range]),
+                })?;
+            }
+            if handed > 0 {
+                return Ok(handed);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(0);
+            }
+            // Nothing merged: until a partition that had nothing receives
+            // a message, or the next look at the idle partitions.
+            self.fetch.wait(left.min(IDLE_CHECK));
         }
     }
+
+    /// Tops up every partition holding less than half of `max_buffered`
+    /// records from its queue, without waiting; returns how many were
+    /// taken. The records of one turn arrive within microseconds of each
+    /// other: one clock read serves them all.
+    fn refill(&mut self) -> usize {
+        let mut arrived: Option<Instant> = None;
+        let mut taken = 0;
+        // The fetch queues are in the order of `bytes`.
+        for index in 0..self.bytes.len() {
+            let (id, queue) = &mut self.bytes[index];
+            let id = *id;
+            queue.settle();
+            let held = self.merge.buffered(id);
+            if 2 * held >= self.max_buffered {
+                continue;
+            }
+            let (merge, bytes, last_error_log) =
+                (&mut self.merge, &mut self.bytes, &mut self.last_error_log);
+            taken += self
+                .fetch
+                .take(index, self.max_buffered - held, |result| match result {
+                    Ok(message) => {
+                        let at = *arrived.get_or_insert_with(Instant::now);
+                        buffer(merge, bytes, &message, at);
+                    }
+                    Err(error) => warn_quietly(&error, last_error_log),
+                });
+        }
+        taken
+    }
+
+    /// Serves the consumer's own queue without waiting: statistics, errors
+    /// and commit results. Never messages, which go to the fetch queues,
+    /// but one that came would be buffered all the same.
+    fn serve_consumer(&mut self) {
+        while let Some(result) = self.consumer.poll(Duration::ZERO) {
+            match result {
+                Ok(message) => {
+                    let fetched = Fetched {
+                        topic_index: topic_position(&self.topics, message.topic().as_bytes()),
+                        partition: message.partition(),
+                        offset: message.offset(),
+                        timestamp_ms: message.timestamp().to_millis(),
+                        key: message.key(),
+                        payload: message.payload(),
+                    };
+                    buffer(&mut self.merge, &mut self.bytes, &fetched, Instant::now());
+                }
+                Err(error) => warn_quietly(&error, &mut self.last_error_log),
+            }
+        }
+    }
+
+    fn refresh_ends(&mut self) {
+        for index in 0..self.bytes.len() {
+            let id = self.bytes[index].0;
+            let topic = &self.topics[id.topic_index];
+            if let Some(high) = self.health.high_watermark(topic, id.partition) {
+                self.merge.observe_end(id, high);
+            }
+        }
+    }
+}
+
+/// Buffers a message: its bytes in its partition's queue, the rest in the
+/// merge.
+fn buffer(
+    merge: &mut Merge<Buffered>,
+    bytes: &mut [(PartitionId, ByteQueue)],
+    message: &Fetched<'_>,
+    arrived: Instant,
+) {
+    let id = PartitionId {
+        topic_index: message.topic_index,
+        partition: message.partition,
+    };
+    let Ok(index) = bytes.binary_search_by_key(&id, |(id, _)| *id) else {
+        return;
+    };
+    let queue = &mut bytes[index].1;
+    let key = queue.push(message.key);
+    let payload = queue.push(message.payload);
+    let buffered = Buffered {
+        offset: message.offset,
+        timestamp_ms: message.timestamp_ms,
+        key,
+        payload,
+    };
+    let timestamp = message.timestamp_ms.unwrap_or(i64::MIN);
+    merge.push(id, message.offset, timestamp, buffered, arrived);
 }
 
 /// librdkafka's prefetch of messages not yet taken, per partition (each
@@ -160,8 +296,8 @@ fn consumer_config(kafka: &KafkaConfig) -> ClientConfig {
     config
 }
 
-/// Discovers the partitions, assigns them at the start offsets and starts
-/// the polling thread. Blocking: call it from a blocking thread.
+/// Discovers the partitions and assigns them at the start offsets.
+/// Blocking: call it from a blocking thread.
 pub fn start_source(
     kafka: &KafkaConfig,
     health: Arc<ClientHealth>,
@@ -220,243 +356,26 @@ pub fn start_source(
         consumer.clone(),
         options.topics.clone(),
         &fetched,
-        options.batch_size.max(1),
+        TAKE_AT_ONCE,
     )?;
     consumer.assign(&assignment)?;
     health.mark_reachable();
-    let (sender, records) = sync_channel(options.channel_batches.max(1));
-    // Room for every batch that can be out at once: in the channel, being
-    // processed, and waiting to be sent.
-    let (returns, returned) = sync_channel(options.channel_batches.max(1) + 2);
-    let stop = Arc::new(AtomicBool::new(false));
-    let poller = Poller {
-        consumer: consumer.clone(),
+    Ok(SourceHandle {
+        topics: options.topics,
+        partitions,
+        consumer,
         health,
-        topics: options.topics.clone(),
         merge,
         bytes,
-        returned,
-        spare: Vec::new(),
-        empties: Vec::new(),
-        batch_size: options.batch_size.max(1),
+        fetch,
         max_buffered: options.max_buffered.max(2),
-        stop: stop.clone(),
-    };
-    let thread = std::thread::Builder::new()
-        .name("kafka-source".into())
-        .spawn(move || poller.run(fetch, sender))?;
-    Ok(SourceHandle {
-        records,
-        topics: options.topics,
-        returns,
-        partitions,
-        stop,
-        consumer,
-        thread: Some(thread),
+        last_refresh: Instant::now(),
+        last_error_log: None,
     })
 }
 
-struct Poller {
-    consumer: Arc<BaseConsumer<HealthContext>>,
-    health: Arc<ClientHealth>,
-    topics: Vec<String>,
-    merge: Merge<Buffered>,
-    /// The bytes of each partition's buffered messages, in the merge's
-    /// order of partitions, which is also the order of the fetch queues.
-    bytes: Vec<(PartitionId, ByteQueue)>,
-    returned: Receiver<Vec<SourceRecord>>,
-    /// Processed records whose buffers the next messages are copied into.
-    spare: Vec<SourceRecord>,
-    /// Emptied spares, whose room holds the next batches: a batch is too
-    /// big for jemalloc's thread cache, and allocating one per batch made
-    /// this thread purge and fault in pages all the time.
-    empties: Vec<Vec<SourceRecord>>,
-    batch_size: usize,
-    max_buffered: usize,
-    stop: Arc<AtomicBool>,
-}
-
-/// How often the statistics' high watermarks are read into the merge.
-const END_REFRESH: Duration = Duration::from_millis(100);
-
-impl Poller {
-    fn run(mut self, mut fetch: FetchQueues, sender: SyncSender<Vec<SourceRecord>>) {
-        // A batch the engine had no room for yet. The consumer's queue is
-        // served meanwhile (statistics and error callbacks come through it,
-        // and /readyz depends on them), but nothing more is taken from the
-        // partitions' queues: the records in the merge are enough to go on
-        // with, and librdkafka's bounded prefetch holds the rest.
-        let mut waiting: Option<Vec<SourceRecord>> = None;
-        let mut last_refresh = Instant::now();
-        let mut last_error_log: Option<Instant> = None;
-        while !self.stop.load(Ordering::Relaxed) {
-            let mut busy = false;
-            if waiting.is_some() {
-                self.serve_consumer(Duration::from_millis(1), &mut last_error_log);
-            } else {
-                self.serve_consumer(Duration::ZERO, &mut last_error_log);
-                if self.refill(&mut fetch, &mut last_error_log) > 0 {
-                    self.health.mark_reachable();
-                    busy = true;
-                }
-            }
-            if last_refresh.elapsed() >= END_REFRESH {
-                self.refresh_ends();
-                last_refresh = Instant::now();
-            }
-            // As many batches as the engine has room for: one per turn
-            // would pace a backlog by the wait below.
-            loop {
-                if waiting.is_none() {
-                    let batch = self.next_batch(Instant::now());
-                    if batch.is_empty() {
-                        break;
-                    }
-                    waiting = Some(batch);
-                }
-                let Some(batch) = waiting.take() else { break };
-                match sender.try_send(batch) {
-                    Ok(()) => busy = true,
-                    Err(TrySendError::Full(batch)) => {
-                        waiting = Some(batch);
-                        break;
-                    }
-                    Err(TrySendError::Disconnected(_)) => return,
-                }
-            }
-            if !busy && waiting.is_none() {
-                // Nothing taken, nothing merged: until a partition that had
-                // nothing receives a message. Short waits all the same: an
-                // idle partition's grace period must be noticed.
-                fetch.wait(Duration::from_millis(20));
-            }
-        }
-    }
-
-    /// Tops up every partition holding less than half of `max_buffered`
-    /// records from its queue, without waiting; returns how many were
-    /// taken. The records of one turn arrive within microseconds of each
-    /// other: one clock read serves them all.
-    fn refill(&mut self, fetch: &mut FetchQueues, last_error_log: &mut Option<Instant>) -> usize {
-        let mut arrived: Option<Instant> = None;
-        let mut taken = 0;
-        // The fetch queues are in the order of `bytes`.
-        for index in 0..self.bytes.len() {
-            let held = self.merge.buffered(self.bytes[index].0);
-            if 2 * held >= self.max_buffered {
-                continue;
-            }
-            taken += fetch.take(index, self.max_buffered - held, |result| match result {
-                Ok(message) => {
-                    let at = *arrived.get_or_insert_with(Instant::now);
-                    self.buffer(&message, at);
-                }
-                Err(error) => warn_quietly(&error, last_error_log),
-            });
-        }
-        taken
-    }
-
-    /// Serves the consumer's own queue, waiting up to `wait`: statistics,
-    /// errors and commit results. Never messages, which go to the fetch
-    /// queue, but one that came would be buffered all the same.
-    fn serve_consumer(&mut self, wait: Duration, last_error_log: &mut Option<Instant>) {
-        let consumer = self.consumer.clone();
-        let mut wait = wait;
-        while let Some(result) = consumer.poll(wait) {
-            match result {
-                Ok(message) => {
-                    let fetched = Fetched {
-                        topic_index: topic_position(&self.topics, message.topic().as_bytes()),
-                        partition: message.partition(),
-                        offset: message.offset(),
-                        timestamp_ms: message.timestamp().to_millis(),
-                        key: message.key(),
-                        payload: message.payload(),
-                    };
-                    self.buffer(&fetched, Instant::now());
-                }
-                Err(error) => warn_quietly(&error, last_error_log),
-            }
-            wait = Duration::ZERO;
-        }
-    }
-
-    fn buffer(&mut self, message: &Fetched<'_>, arrived: Instant) {
-        let id = PartitionId {
-            topic_index: message.topic_index,
-            partition: message.partition,
-        };
-        let Some(queue) = self.byte_queue(id) else {
-            return;
-        };
-        let key = queue.push(message.key);
-        let payload = queue.push(message.payload);
-        let buffered = Buffered {
-            offset: message.offset,
-            timestamp_ms: message.timestamp_ms,
-            key,
-            payload,
-        };
-        let timestamp = message.timestamp_ms.unwrap_or(i64::MIN);
-        self.merge
-            .push(id, message.offset, timestamp, buffered, arrived);
-    }
-
-    fn byte_queue(&mut self, id: PartitionId) -> Option<&mut ByteQueue> {
-        let index = self.bytes.binary_search_by_key(&id, |(id, _)| *id).ok()?;
-        Some(&mut self.bytes[index].1)
-    }
-
-    fn spare_record(&mut self) -> SourceRecord {
-        if self.spare.is_empty() {
-            if let Ok(batch) = self.returned.try_recv() {
-                let empty = std::mem::replace(&mut self.spare, batch);
-                if empty.capacity() >= self.batch_size {
-                    self.empties.push(empty);
-                }
-            }
-        }
-        self.spare.pop().unwrap_or_default()
-    }
-
-    fn next_batch(&mut self, now: Instant) -> Vec<SourceRecord> {
-        // Room is taken with the first record: most calls find nothing to
-        // merge yet.
-        let mut batch = Vec::new();
-        while batch.len() < self.batch_size {
-            let Some((id, buffered)) = self.merge.pop(now) else {
-                break;
-            };
-            let mut record = self.spare_record();
-            record.topic_index = id.topic_index;
-            record.partition = id.partition;
-            record.offset = buffered.offset;
-            record.timestamp_ms = buffered.timestamp_ms;
-            let queue = self.byte_queue(id).expect("a merged partition has bytes");
-            queue.pop_into(buffered.key, &mut record.key);
-            queue.pop_into(buffered.payload, &mut record.payload);
-            if batch.capacity() == 0 {
-                match self.empties.pop() {
-                    Some(empty) => batch = empty,
-                    None => batch.reserve_exact(self.batch_size),
-                }
-            }
-            batch.push(record);
-        }
-        batch
-    }
-
-    fn refresh_ends(&mut self) {
-        let ids: Vec<PartitionId> = self.merge.partitions().collect();
-        for id in ids {
-            let topic = &self.topics[id.topic_index];
-            if let Some(high) = self.health.high_watermark(topic, id.partition) {
-                self.merge.observe_end(id, high);
-            }
-        }
-    }
-}
+/// Messages taken from a fetch queue in one call at most.
+const TAKE_AT_ONCE: usize = 512;
 
 /// Logs a consumer error, at most one per 10 s: librdkafka repeats an
 /// error every few hundred milliseconds during an outage.
@@ -507,18 +426,17 @@ impl ByteQueue {
         Some(bytes.len())
     }
 
-    /// Moves the next `length` bytes into `slot`, reusing the buffer it
-    /// holds; `None` empties the slot.
-    fn pop_into(&mut self, length: Option<usize>, slot: &mut Option<Vec<u8>>) {
-        let Some(length) = length else {
-            *slot = None;
-            return;
-        };
-        let end = self.start + length;
-        let buffer = slot.get_or_insert_with(Vec::new);
-        buffer.clear();
-        buffer.extend_from_slice(&self.bytes[self.start..end]);
-        self.start = end;
+    /// Where the next `length` bytes are, now read; `None` for an absent
+    /// message part. They stay in place until the next `push` or `settle`.
+    fn take(&mut self, length: Option<usize>) -> Option<Range<usize>> {
+        let start = self.start;
+        self.start += length?;
+        Some(start..self.start)
+    }
+
+    /// Empties a queue whose bytes have all been read, keeping at most
+    /// `KEPT_QUEUE_BYTES` of room.
+    fn settle(&mut self) {
         if self.start == self.bytes.len() {
             self.bytes.clear();
             self.start = 0;
@@ -531,7 +449,7 @@ impl ByteQueue {
 mod tests {
     use tripgate_model::config::Config;
 
-    use super::{consumer_config, topic_position, ByteQueue};
+    use super::{consumer_config, topic_position, ByteQueue, KEPT_QUEUE_BYTES};
 
     #[test]
     fn the_prefetch_is_small_unless_the_passthrough_tunes_it() {
@@ -565,21 +483,21 @@ mod tests {
     #[test]
     fn a_byte_queue_gives_back_each_message_as_it_was() {
         let mut queue = ByteQueue::default();
-        let mut slot = Some(b"a longer payload than any below".to_vec());
         let first = queue.push(Some(b"first"));
         let absent = queue.push(None);
         let empty = queue.push(Some(b""));
         assert_eq!((first, absent, empty), (Some(5), None, Some(0)));
-        queue.pop_into(first, &mut slot);
-        assert_eq!(slot.as_deref(), Some(&b"first"[..]));
+        let read = |queue: &mut ByteQueue, length| {
+            let range = queue.take(length)?;
+            Some(queue.bytes[range].to_vec())
+        };
+        assert_eq!(read(&mut queue, first).as_deref(), Some(&b"first"[..]));
         // Pushed while read bytes are held: those are dropped first.
         let second = queue.push(Some(b"second"));
-        queue.pop_into(absent, &mut slot);
-        assert_eq!(slot, None);
-        queue.pop_into(empty, &mut slot);
-        assert_eq!(slot.as_deref(), Some(&b""[..]));
-        queue.pop_into(second, &mut slot);
-        assert_eq!(slot.as_deref(), Some(&b"second"[..]));
+        assert_eq!(read(&mut queue, absent), None);
+        assert_eq!(read(&mut queue, empty).as_deref(), Some(&b""[..]));
+        assert_eq!(read(&mut queue, second).as_deref(), Some(&b"second"[..]));
+        queue.settle();
         assert_eq!((queue.bytes.len(), queue.start), (0, 0), "emptied");
         // Many messages in and out, never all read: the buffer stays
         // within twice what is unread.
@@ -589,12 +507,21 @@ mod tests {
             lengths.push_back((queue.push(Some(&message)), message));
             if round % 3 != 0 {
                 let (length, message) = lengths.pop_front().unwrap();
-                queue.pop_into(length, &mut slot);
-                assert_eq!(slot.as_deref(), Some(&message[..]));
+                assert_eq!(read(&mut queue, length), Some(message));
             }
+            queue.settle();
             let unread: usize = lengths.iter().map(|(_, m)| m.len()).sum();
             assert_eq!(queue.bytes.len() - queue.start, unread);
             assert!(queue.bytes.len() <= 2 * unread + 2 * 37, "round {round}");
         }
+        // A queue read to its end gives its room back beyond what it keeps.
+        let big = vec![7u8; 3 * KEPT_QUEUE_BYTES];
+        let length = queue.push(Some(&big));
+        while let Some((length, _)) = lengths.pop_front() {
+            queue.take(length);
+        }
+        queue.take(length);
+        queue.settle();
+        assert!(queue.bytes.capacity() <= KEPT_QUEUE_BYTES);
     }
 }

@@ -494,8 +494,6 @@ fn start(parts: &Parts) -> anyhow::Result<(Started, SourceHandle)> {
             start_offsets: offsets.clone(),
             idle: kafka.partition_idle.as_std(),
             metadata_timeout: STARTUP_TIMEOUT,
-            batch_size: 512,
-            channel_batches: 8,
             max_buffered: 1024,
         },
     )?;

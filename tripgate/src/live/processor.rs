@@ -6,12 +6,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use tripgate_aggregator::prefetch::prefetch_bytes;
 use tripgate_alerter::metrics::AlerterMetrics;
 use tripgate_alerter::notify::{NotifyError, Outbox, Outgoing as Message};
 use tripgate_alerter::records::write_tick;
@@ -33,6 +31,10 @@ use crate::status::StatusBoard;
 
 /// Valid events offered to the engine together (`Engine::offer_all`).
 const OFFER_TOGETHER: usize = 32;
+
+/// Records read from the source between two turns of the engine loop
+/// (advancing, exports, checkpoints).
+const READ_AT_ONCE: usize = 512;
 
 /// Dead letters awaiting acknowledgement before input is held back.
 const MAX_UNACKED_DEAD_LETTERS: usize = 10_000;
@@ -80,42 +82,31 @@ fn wall_clock_nanos() -> Nanos {
 impl Processor {
     /// Runs until `stop` is set, then shuts down within `deadline`: stop
     /// polling, let notifications go out, final checkpoint, commit.
-    pub fn run(mut self, source: SourceHandle) -> anyhow::Result<()> {
+    pub fn run(mut self, mut source: SourceHandle) -> anyhow::Result<()> {
         let idle_timeout = self.config.pipeline.idle_timeout.nanos();
         let interval = self.config.kafka.checkpoint_interval.as_std();
         self.health.set_ready(true);
         self.status.started.store(true, Ordering::Relaxed);
         while !self.stop.load(Ordering::Relaxed) {
-            let mut idle = false;
-            match source.records.recv_timeout(Duration::from_millis(100)) {
-                Ok(batch) => {
-                    // One clock read per batch: its records arrived together.
-                    let future_limit = wall_clock_nanos()
-                        .saturating_add(self.config.pipeline.max_future_skew.nanos());
-                    // Offered a few at a time and advanced once per batch,
-                    // as backtest does (`Engine::offer_all`): ticks close
-                    // as the watermark reaches them, however often the
-                    // engine advances.
-                    let mut events = Vec::with_capacity(OFFER_TOGETHER);
-                    for (index, record) in batch.iter().enumerate() {
-                        // The payloads were written on the source's core:
-                        // each would be fetched from there as it is read.
-                        if let Some(next) = batch.get(index + 1) {
-                            prefetch_bytes(next.payload.as_deref().unwrap_or_default());
-                        }
-                        let topic = &source.topics[record.topic_index];
-                        events.extend(self.process(record, topic, future_limit)?);
-                        if events.len() == OFFER_TOGETHER {
-                            self.engine.offer_all(&mut events);
-                        }
-                    }
+            // Offered a few at a time and advanced once per read, as
+            // backtest does (`Engine::offer_all`): ticks close as the
+            // watermark reaches them, however often the engine advances.
+            let mut events = Vec::with_capacity(OFFER_TOGETHER);
+            // One clock read per read: its records arrived together.
+            let mut future_limit = None;
+            let read = source.read(Duration::from_millis(100), READ_AT_ONCE, |record| {
+                let limit = *future_limit.get_or_insert_with(|| {
+                    wall_clock_nanos().saturating_add(self.config.pipeline.max_future_skew.nanos())
+                });
+                events.extend(self.process(&record, limit)?);
+                if events.len() == OFFER_TOGETHER {
                     self.engine.offer_all(&mut events);
-                    self.metrics.events.inc_by(batch.len() as u64);
-                    source.recycle(batch);
                 }
-                Err(RecvTimeoutError::Timeout) => idle = true,
-                Err(RecvTimeoutError::Disconnected) => bail!("the kafka source stopped"),
-            }
+                anyhow::Ok(())
+            })?;
+            self.engine.offer_all(&mut events);
+            self.metrics.events.inc_by(read as u64);
+            let idle = read == 0;
             self.engine
                 .observe_wall_clock(wall_clock_nanos(), idle_timeout);
             self.advance()?;
@@ -149,7 +140,7 @@ impl Processor {
         if let Err(problem) = self.checkpoint(&source)? {
             bail!("the final checkpoint failed ({problem}); the previous one stands");
         }
-        source.stop();
+        drop(source);
         self.control.stop_delivery();
         tracing::info!(
             pending_notifications = self.outbox.pending_count(),
@@ -247,10 +238,10 @@ impl Processor {
     /// (the wall clock plus `max_future_skew`).
     fn process(
         &mut self,
-        record: &SourceRecord,
-        topic: &str,
+        record: &SourceRecord<'_>,
         future_limit: Nanos,
     ) -> anyhow::Result<Option<Event>> {
+        let topic = record.topic;
         // Found in place: no key to build for the records of a known partition.
         match self
             .offsets
@@ -264,7 +255,7 @@ impl Processor {
             }
         }
         self.engine.stats.read += 1;
-        let bytes = record.payload.as_deref().unwrap_or_default();
+        let bytes = record.payload.unwrap_or_default();
         let max_bytes = self.config.pipeline.max_event_bytes;
         let rejection = match tripgate_ingest::decode(bytes, max_bytes) {
             Ok(event) if event.occurred_at <= future_limit => return Ok(Some(event)),
@@ -281,8 +272,8 @@ impl Processor {
         // Counted in the engine's totals, exported as tripgate_events_rejected_total.
         self.engine.reject(rejection.reason);
         let letter = DeadLetter {
-            key: record.key.clone(),
-            payload: record.payload.clone(),
+            key: record.key.map(<[u8]>::to_vec),
+            payload: record.payload.map(<[u8]>::to_vec),
             rejection,
             source_topic: topic.to_string(),
             source_partition: record.partition,
