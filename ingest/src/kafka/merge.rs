@@ -45,17 +45,30 @@ struct Lane<R> {
 pub const STALL_LIMIT: Duration = Duration::from_secs(300);
 
 pub struct Merge<R> {
-    /// Sorted by partition id. A vector rather than a map: every record
-    /// handed on reads each lane's head, and a few dozen lanes side by side
-    /// are read faster than through a tree's nodes.
+    /// Sorted by partition id. A vector rather than a map: a few dozen
+    /// lanes side by side are found and read faster than through a tree's
+    /// nodes.
     lanes: Vec<(PartitionId, Lane<R>)>,
+    /// Each lane's head timestamp, in the order of `lanes`; `EMPTY` for an
+    /// empty lane. Every record handed on compares all of them: side by
+    /// side they are a few cache lines, where each lane's head is in its
+    /// own buffer.
+    heads: Vec<i64>,
+    /// How many lanes are empty: only then can a lane hold the merge.
+    empty: usize,
     idle: Duration,
 }
+
+/// The head of an empty lane, larger than any other: a record may have
+/// this timestamp too, which `pop` allows for.
+const EMPTY: i64 = i64::MAX;
 
 impl<R> Merge<R> {
     pub fn new(idle: Duration) -> Merge<R> {
         Merge {
             lanes: Vec::new(),
+            heads: Vec::new(),
+            empty: 0,
             idle,
         }
     }
@@ -63,11 +76,6 @@ impl<R> Merge<R> {
     /// Where `id`'s lane is, or would go to keep the lanes sorted.
     fn position(&self, id: PartitionId) -> Result<usize, usize> {
         self.lanes.binary_search_by_key(&id, |(id, _)| *id)
-    }
-
-    fn lane_mut(&mut self, id: PartitionId) -> Option<&mut Lane<R>> {
-        let index = self.position(id).ok()?;
-        Some(&mut self.lanes[index].1)
     }
 
     /// Starts tracking a partition read from `next_offset`, with records up
@@ -87,26 +95,42 @@ impl<R> Merge<R> {
             last_arrival: now,
         };
         match self.position(id) {
-            Ok(index) => self.lanes[index].1 = lane,
-            Err(index) => self.lanes.insert(index, (id, lane)),
+            Ok(index) => {
+                if !self.lanes[index].1.buffer.is_empty() {
+                    self.empty += 1;
+                }
+                self.lanes[index].1 = lane;
+                self.heads[index] = EMPTY;
+            }
+            Err(index) => {
+                self.lanes.insert(index, (id, lane));
+                self.heads.insert(index, EMPTY);
+                self.empty += 1;
+            }
         }
     }
 
     /// Records that records below `end_offset` exist (a newer high watermark).
     pub fn observe_end(&mut self, id: PartitionId, end_offset: i64) {
-        if let Some(lane) = self.lane_mut(id) {
+        if let Ok(index) = self.position(id) {
+            let lane = &mut self.lanes[index].1;
             lane.end_offset = lane.end_offset.max(end_offset);
         }
     }
 
     /// Buffers a record; records of one partition arrive in offset order.
     pub fn push(&mut self, id: PartitionId, offset: i64, timestamp: i64, record: R, now: Instant) {
-        let Some(lane) = self.lane_mut(id) else {
+        let Ok(index) = self.position(id) else {
             return;
         };
+        let lane = &mut self.lanes[index].1;
         lane.last_arrival = now;
         lane.next_offset = offset + 1;
         lane.end_offset = lane.end_offset.max(offset + 1);
+        if lane.buffer.is_empty() {
+            self.heads[index] = timestamp;
+            self.empty -= 1;
+        }
         lane.buffer.push_back((timestamp, record));
     }
 
@@ -121,54 +145,74 @@ impl<R> Merge<R> {
 
     /// The next record in timestamp order, if the merge may decide now.
     pub fn pop(&mut self, now: Instant) -> Option<(PartitionId, R)> {
-        // (timestamp, lane index); lanes are in id order, so the first of
-        // equal timestamps is the smallest id.
-        let mut best: Option<(i64, usize)> = None;
-        for (index, (id, lane)) in self.lanes.iter().enumerate() {
-            match lane.buffer.front() {
-                Some((timestamp, _)) => {
-                    let better = match best {
-                        Some((best_timestamp, _)) => *timestamp < best_timestamp,
-                        None => true,
-                    };
-                    if better {
-                        best = Some((*timestamp, index));
-                    }
-                }
-                None => {
-                    let caught_up = lane.next_offset >= lane.end_offset;
-                    if caught_up && now.saturating_duration_since(lane.last_arrival) < self.idle {
-                        return None;
-                    }
-                    let waited = now.saturating_duration_since(lane.empty_since);
-                    if !caught_up && waited < STALL_LIMIT {
-                        return None;
-                    }
-                    if !caught_up {
-                        tracing::warn!(
-                            topic_index = id.topic_index,
-                            partition = id.partition,
-                            next_offset = lane.next_offset,
-                            end_offset = lane.end_offset,
-                            "partition stalled below its high watermark; merging without it"
-                        );
-                    }
-                }
+        if self.empty > 0 && self.held(now) {
+            return None;
+        }
+        // The first of the smallest heads: lanes are in id order, so ties
+        // go to the smallest id.
+        let mut best = EMPTY;
+        let mut index = usize::MAX;
+        for (at, &head) in self.heads.iter().enumerate() {
+            if head < best {
+                best = head;
+                index = at;
             }
         }
-        let (_, index) = best?;
-        let (id, lane) = &mut self.lanes[index];
-        let id = *id;
-        let (_, record) = lane.buffer.pop_front()?;
-        if lane.buffer.is_empty() {
-            lane.empty_since = now;
+        if index == usize::MAX {
+            // Every head is `EMPTY`: the first lane with a record, if any,
+            // has the smallest id among records timestamped `EMPTY`.
+            index = self
+                .lanes
+                .iter()
+                .position(|(_, lane)| !lane.buffer.is_empty())?;
         }
-        Some((id, record))
+        let (id, lane) = &mut self.lanes[index];
+        let (_, record) = lane.buffer.pop_front()?;
+        match lane.buffer.front() {
+            Some((timestamp, _)) => self.heads[index] = *timestamp,
+            None => {
+                lane.empty_since = now;
+                self.heads[index] = EMPTY;
+                self.empty += 1;
+            }
+        }
+        Some((*id, record))
+    }
+
+    /// Whether an empty lane holds the merge: one caught up that received
+    /// a record less than `idle` ago, or one whose records exist but have
+    /// not arrived (for up to `STALL_LIMIT`).
+    fn held(&self, now: Instant) -> bool {
+        for (id, lane) in &self.lanes {
+            if !lane.buffer.is_empty() {
+                continue;
+            }
+            let caught_up = lane.next_offset >= lane.end_offset;
+            if caught_up {
+                if now.saturating_duration_since(lane.last_arrival) < self.idle {
+                    return true;
+                }
+                continue;
+            }
+            if now.saturating_duration_since(lane.empty_since) < STALL_LIMIT {
+                return true;
+            }
+            tracing::warn!(
+                topic_index = id.topic_index,
+                partition = id.partition,
+                next_offset = lane.next_offset,
+                end_offset = lane.end_offset,
+                "partition stalled below its high watermark; merging without it"
+            );
+        }
+        false
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::strategy::Just;
+
     use super::*;
 
     fn id(topic_index: usize, partition: i32) -> PartitionId {
@@ -264,5 +308,46 @@ mod tests {
         merge.push(id(0, 0), 0, 10, "a", start);
         assert!(merge.pop(start + STALL_LIMIT / 2).is_none());
         assert_eq!(merge.pop(start + STALL_LIMIT).map(|(_, r)| r), Some("a"));
+    }
+
+    proptest::proptest! {
+        /// Whatever the order of pushes and pops, each record handed on is
+        /// the smallest (timestamp, partition) among the lanes' heads at
+        /// that moment, timestamps at the extremes included.
+        #[test]
+        fn each_pop_takes_the_smallest_head(
+            steps in proptest::collection::vec(
+                (0usize..5, proptest::prop_oneof![
+                    Just(i64::MIN), Just(i64::MAX), -3i64..3, Just(EMPTY - 1)
+                ], proptest::bool::ANY),
+                1..200,
+            ),
+        ) {
+            let start = Instant::now();
+            // Long past every lane's quiet period: no empty lane holds.
+            let later = start + 2 * IDLE;
+            let lanes: Vec<PartitionId> = (0..5).map(|n| id(n % 2, n as i32)).collect();
+            let mut merge = Merge::new(IDLE);
+            let mut model: Vec<VecDeque<(i64, usize)>> = vec![VecDeque::new(); lanes.len()];
+            let mut offsets = vec![0i64; lanes.len()];
+            let mut serial = 0;
+            for lane in &lanes {
+                merge.add_partition(*lane, 0, 0, start);
+            }
+            for (lane, timestamp, pop) in steps {
+                if pop {
+                    let smallest = (0..lanes.len())
+                        .filter_map(|n| model[n].front().map(|(at, _)| (*at, lanes[n], n)))
+                        .min();
+                    let expected = smallest.map(|(_, id, n)| (id, model[n].pop_front().unwrap().1));
+                    proptest::prop_assert_eq!(merge.pop(later), expected);
+                } else {
+                    merge.push(lanes[lane], offsets[lane], timestamp, serial, start);
+                    model[lane].push_back((timestamp, serial));
+                    offsets[lane] += 1;
+                    serial += 1;
+                }
+            }
+        }
     }
 }
