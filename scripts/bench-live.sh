@@ -12,7 +12,7 @@
 #   live_catch_up_seconds        wall time from start to caught up (and events ÷ that)
 #   live_max_lag / live_final_lag  largest and last tripgate_consumer_lag sum seen
 #   live_thread_cpu_seconds{T}   CPU seconds of the process's threads named T (the
-#                                engine's tokio-rt-worker, kafka-source, librdkafka's)
+#                                engine's tokio-rt-worker, librdkafka's)
 #   live_peak_rss                VmHWM of the process
 #   produce_events_per_second    `tripgate produce`, wall time (it waits for acks)
 # --scrape fetches /metrics back to back the whole time (a worst case for the "ingest
