@@ -29,6 +29,37 @@ use tripgate_model::config::Config;
 static ALLOCATOR: tripgate_aggregator::huge_pages::HugeTables<tikv_jemallocator::Jemalloc> =
     tripgate_aggregator::huge_pages::HugeTables(tikv_jemallocator::Jemalloc);
 
+/// How long jemalloc keeps pages freed and not reused in live mode, against
+/// the 100 ms built in for every other command (`.cargo/config.toml`).
+/// librdkafka allocates a buffer for each fetch response and an operation
+/// for each message, all freed once the engine has read them: with 100 ms
+/// much of that memory went back to the system between fetches and was
+/// faulted in again, zeroed page by page, on librdkafka's broker thread
+/// (docs/BENCHMARKS.md, twelfth pass).
+const LIVE_DIRTY_DECAY_MS: isize = 1000;
+
+/// Sets jemalloc's dirty page decay for its arenas, those made so far and
+/// those to come. A failure only costs speed: it is logged.
+fn keep_freed_pages(decay_ms: isize) {
+    use tikv_jemalloc_ctl::{Access, AsName};
+    let result = b"arenas.dirty_decay_ms\0"
+        .name()
+        .write(decay_ms)
+        .and_then(|()| {
+            for arena in 0..tikv_jemalloc_ctl::arenas::narenas::read()? {
+                // Arenas not made yet refuse: they take the default above.
+                let _ = format!("arena.{arena}.dirty_decay_ms\0")
+                    .as_bytes()
+                    .name()
+                    .write(decay_ms);
+            }
+            Ok(())
+        });
+    if let Err(error) = result {
+        tracing::warn!(%error, "jemalloc's page decay was not set; freed pages go back after 100 ms");
+    }
+}
+
 #[derive(Parser)]
 #[command(
     name = "tripgate",
@@ -218,6 +249,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(options) => tokio::runtime::Runtime::new()?.block_on(demo::run(options)),
         Command::Run { config: files, out } => {
             let config = Config::load(&files)?;
+            keep_freed_pages(LIVE_DIRTY_DECAY_MS);
             live::run(config, files, out)
         }
         Command::Produce { events, config } => {
@@ -264,5 +296,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tikv_jemalloc_ctl::{Access, AsName};
+
+    fn decay(name: &str) -> isize {
+        name.as_bytes().name().read().expect("a jemalloc setting")
+    }
+
+    #[test]
+    fn live_mode_keeps_freed_pages_for_its_decay_in_every_arena() {
+        assert_eq!(decay("arenas.dirty_decay_ms\0"), 100, "the built-in decay");
+        // An arena made before the change: this thread's.
+        drop(vec![0u8; 1 << 20]);
+        super::keep_freed_pages(super::LIVE_DIRTY_DECAY_MS);
+        assert_eq!(decay("arenas.dirty_decay_ms\0"), 1000, "for arenas to come");
+        let current: u32 = b"thread.arena\0"
+            .name()
+            .read()
+            .expect("this thread's arena");
+        assert_eq!(decay(&format!("arena.{current}.dirty_decay_ms\0")), 1000);
+        // An arena made after it, by a new thread.
+        let later = std::thread::spawn(|| {
+            drop(vec![0u8; 1 << 20]);
+            let arena: u32 = b"thread.arena\0".name().read().expect("its arena");
+            decay(&format!("arena.{arena}.dirty_decay_ms\0"))
+        });
+        assert_eq!(later.join().unwrap(), 1000);
     }
 }
