@@ -98,7 +98,7 @@ impl Processor {
                 let limit = *future_limit.get_or_insert_with(|| {
                     wall_clock_nanos().saturating_add(self.config.pipeline.max_future_skew.nanos())
                 });
-                events.extend(self.process(&record, limit)?);
+                self.process(&record, limit, &mut events)?;
                 if events.len() == OFFER_TOGETHER {
                     self.engine.offer_all(&mut events);
                 }
@@ -233,14 +233,16 @@ impl Processor {
         }
     }
 
-    /// The event a record holds, if it is valid; an invalid one is
-    /// dead-lettered. `future_limit`: the latest `occurred_at` accepted
+    /// Adds the event a record holds to `events`, if it is valid (pushed
+    /// where it is decoded: returned, it was copied twice more); an invalid
+    /// one is dead-lettered. `future_limit`: the latest `occurred_at` accepted
     /// (the wall clock plus `max_future_skew`).
     fn process(
         &mut self,
         record: &SourceRecord<'_>,
         future_limit: Nanos,
-    ) -> anyhow::Result<Option<Event>> {
+        events: &mut Vec<Event>,
+    ) -> anyhow::Result<()> {
         let topic = record.topic;
         // Found in place: no key to build for the records of a known partition.
         match self
@@ -258,7 +260,10 @@ impl Processor {
         let bytes = record.payload.unwrap_or_default();
         let max_bytes = self.config.pipeline.max_event_bytes;
         let rejection = match tripgate_ingest::decode(bytes, max_bytes) {
-            Ok(event) if event.occurred_at <= future_limit => return Ok(Some(event)),
+            Ok(event) if event.occurred_at <= future_limit => {
+                events.push(event);
+                return Ok(());
+            }
             Ok(event) => Rejection::new(
                 RejectReason::FutureTimestamp,
                 format!(
@@ -283,7 +288,7 @@ impl Processor {
         if self.dead_letters.outstanding() >= MAX_UNACKED_DEAD_LETTERS {
             self.collect_dead_letter_acks(true)?;
         }
-        Ok(None)
+        Ok(())
     }
 
     fn advance(&mut self) -> anyhow::Result<()> {
