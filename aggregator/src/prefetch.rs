@@ -27,14 +27,3 @@ pub fn prefetch<T>(value: &T) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = value;
 }
-
-/// Brings the first `MAX_LINES` cache lines of `bytes` into the cache,
-/// without waiting: for bytes read soon after, such as the next input.
-#[inline]
-pub fn prefetch_bytes(bytes: &[u8]) {
-    /// 512 bytes: more than an event usually takes.
-    const MAX_LINES: usize = 8;
-    for line in bytes.chunks(64).take(MAX_LINES) {
-        prefetch(&line[0]);
-    }
-}
