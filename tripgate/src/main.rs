@@ -319,7 +319,8 @@ mod tests {
             .read()
             .expect("this thread's arena");
         assert_eq!(decay(&format!("arena.{current}.dirty_decay_ms\0")), 1000);
-        // An arena made after it, by a new thread.
+        // A new thread's arena, whether jemalloc makes one for it now or
+        // hands it one made before.
         let later = std::thread::spawn(|| {
             drop(vec![0u8; 1 << 20]);
             let arena: u32 = b"thread.arena\0".name().read().expect("its arena");
