@@ -30,6 +30,4 @@ pub enum KafkaSourceError {
     Topic { topic: String, problem: String },
     #[error("no answer from the broker within {0:?}")]
     Timeout(std::time::Duration),
-    #[error("cannot start the source thread: {0}")]
-    Thread(#[from] std::io::Error),
 }
