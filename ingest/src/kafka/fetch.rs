@@ -74,12 +74,6 @@ pub(super) struct FetchQueues {
     _consumer: Arc<BaseConsumer<HealthContext>>,
 }
 
-// SAFETY: librdkafka's queues may be used from any thread (its queue
-// operations lock), the pipe's descriptors are plain numbers, and the raw
-// pointers in `messages` are only ever between a batch call and the end of
-// the same `take`.
-unsafe impl Send for FetchQueues {}
-
 impl FetchQueues {
     /// Takes the fetch queue of each of `partitions` (`(index into topics,
     /// partition)`) and keeps it from being forwarded to the consumer's.

@@ -400,8 +400,7 @@ struct Buffered {
 
 /// The bytes of one partition's buffered messages, first in first out,
 /// in one buffer: held here, the merge's messages cost no allocation each,
-/// and the records that go to the engine stay as many as the batches in
-/// flight.
+/// and the engine reads each record's bytes where they are.
 #[derive(Default)]
 struct ByteQueue {
     bytes: Vec<u8>,
