@@ -193,20 +193,9 @@ impl<'de> Cursor<'de> {
     /// A string, number, boolean or null.
     #[inline]
     pub(super) fn scalar(&mut self) -> Option<Value<'de>> {
-        if self.peek()? <= b' ' {
-            self.skip_whitespace();
-        }
-        match self.peek()? {
-            b'"' => {
-                self.position += 1;
-                Some(Value::String(Cow::Borrowed(self.string_body()?)))
-            }
-            b'-' | b'0'..=b'9' => self.number().map(|(value, _)| value),
-            b't' => self.literal("true", Value::Bool(true)),
-            b'f' => self.literal("false", Value::Bool(false)),
-            b'n' => self.literal("null", Value::Null),
-            _ => None,
-        }
+        let mut slot = None;
+        self.scalar_into(&mut slot)?;
+        slot
     }
 
     fn literal(&mut self, word: &str, value: Value<'de>) -> Option<Value<'de>> {
@@ -242,40 +231,74 @@ impl<'de> Cursor<'de> {
         self.close_string(start, end)
     }
 
-    /// A value where an id belongs: as [`Cursor::scalar`], and whether it is
-    /// a string of id bytes only (see [`Cursor::id_body`]).
+    /// A scalar read into `slot`, which must be empty. Each value is built
+    /// where it is kept: returned, a value went through a copy on the
+    /// stack, written in words and read back in 16-byte halves, and each
+    /// such read waited for the words before it to reach the cache (a
+    /// store-forwarding stall, once the most costly line of the decoder).
     #[inline]
-    pub(super) fn id_scalar(&mut self) -> Option<(Value<'de>, bool)> {
+    pub(super) fn scalar_into(&mut self, slot: &mut Option<Value<'de>>) -> Option<()> {
+        if self.peek()? <= b' ' {
+            self.skip_whitespace();
+        }
+        let value = match self.peek()? {
+            b'"' => {
+                self.position += 1;
+                Value::String(Cow::Borrowed(self.string_body()?))
+            }
+            b'-' | b'0'..=b'9' => return self.number_into(slot).map(drop),
+            b't' => self.literal("true", Value::Bool(true))?,
+            b'f' => self.literal("false", Value::Bool(false))?,
+            b'n' => self.literal("null", Value::Null)?,
+            _ => return None,
+        };
+        put(slot, value);
+        Some(())
+    }
+
+    /// A value where an id belongs, read into `slot` as by
+    /// [`Cursor::scalar_into`]; answers whether it is a string of id bytes
+    /// only (see [`Cursor::id_body`]).
+    #[inline]
+    pub(super) fn id_into(&mut self, slot: &mut Option<Value<'de>>) -> Option<bool> {
         if self.peek()? != b'"' {
-            return self.scalar().map(|value| (value, false));
+            self.scalar_into(slot)?;
+            return Some(false);
         }
         self.position += 1;
         let (text, id_bytes) = self.id_body()?;
-        Some((Value::String(Cow::Borrowed(text)), id_bytes))
+        put(slot, Value::String(Cow::Borrowed(text)));
+        Some(id_bytes)
     }
 
-    /// A value where an amount of money belongs: as [`Cursor::scalar`], and
-    /// the amount if the value is a decimal [`Money::from_decimal`] reads
-    /// exactly (a price as producers write it), which spares the check a
-    /// round and a conversion through the double.
+    /// A value where an amount of money belongs, read into `slot` as by
+    /// [`Cursor::scalar_into`]; answers the amount if the value is a
+    /// decimal [`Money::from_decimal`] reads exactly (a price as producers
+    /// write it), which spares the check a round and a conversion through
+    /// the double.
     #[inline]
-    pub(super) fn money_scalar(&mut self) -> Option<(Value<'de>, Option<Money>)> {
+    pub(super) fn money_into(&mut self, slot: &mut Option<Value<'de>>) -> Option<Option<Money>> {
         if !matches!(self.peek(), Some(b'0'..=b'9')) {
-            return self.scalar().map(|value| (value, None));
+            self.scalar_into(slot)?;
+            return Some(None);
         }
-        let (value, decimal) = self.number()?;
-        let money = decimal
-            .and_then(|(digits, fraction_digits)| Money::from_decimal(digits, fraction_digits));
-        Some((value, money))
+        let decimal = self.number_into(slot)?;
+        Some(
+            decimal
+                .and_then(|(digits, fraction_digits)| Money::from_decimal(digits, fraction_digits)),
+        )
     }
 
-    /// A value where a timestamp belongs: as [`Cursor::scalar`], and the
-    /// timestamp if the value is a string of it in the usual spelling
-    /// (`fast::timestamp`). That string is read as a timestamp right away:
-    /// its characters need no escape, so the quote after it ends it,
-    /// without a scan for the end first.
+    /// A value where a timestamp belongs, read into `slot` as by
+    /// [`Cursor::scalar_into`]; answers the timestamp if the value is a
+    /// string of it in the usual spelling (`fast::timestamp`). That string
+    /// is read as a timestamp right away: its characters need no escape,
+    /// so the quote after it ends it, without a scan for the end first.
     #[inline]
-    pub(super) fn timestamp_scalar(&mut self) -> Option<(Value<'de>, Option<Nanos>)> {
+    pub(super) fn timestamp_into(
+        &mut self,
+        slot: &mut Option<Value<'de>>,
+    ) -> Option<Option<Nanos>> {
         let bytes = self.text.as_bytes();
         if self.peek() == Some(b'"') {
             let start = self.position + 1;
@@ -283,11 +306,13 @@ impl<'de> Cursor<'de> {
                 let end = start + length;
                 if bytes.get(end) == Some(&b'"') {
                     let text = self.close_string(start, end)?;
-                    return Some((Value::String(Cow::Borrowed(text)), Some(nanos)));
+                    put(slot, Value::String(Cow::Borrowed(text)));
+                    return Some(Some(nanos));
                 }
             }
         }
-        self.scalar().map(|value| (value, None))
+        self.scalar_into(slot)?;
+        Some(None)
     }
 
     /// The rest of a string expected to be an id, and whether every byte of
@@ -399,6 +424,16 @@ pub(super) fn line_slot(key: &str) -> Option<usize> {
         "unit_cost" => 3,
         _ => return None,
     })
+}
+
+/// Fills an empty slot. An assignment would call the drop code to find
+/// that there is nothing to drop, and `get_or_insert` copied the value
+/// through the stack, a byte-wide tag and the words after it read back
+/// across the stores that wrote them (the stall `scalar_into` avoids).
+#[inline(always)]
+fn put<'de>(slot: &mut Option<Value<'de>>, value: Value<'de>) {
+    debug_assert!(slot.is_none(), "slots are filled once");
+    std::mem::forget(slot.replace(value));
 }
 
 const LOW_BITS: u64 = 0x0101_0101_0101_0101;

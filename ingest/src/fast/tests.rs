@@ -181,11 +181,12 @@ fn the_word_scan_never_misses_a_byte_that_needs_a_look() {
 fn scanned_id(text: &str) -> (Option<Value<'_>>, Result<tripgate_model::Text, Rejection>) {
     let path = crate::check::Path::Field("order_id");
     let mut cursor = Cursor::new(text);
-    let Some((value, id_bytes)) = cursor.id_scalar() else {
+    let mut value = None;
+    let Some(id_bytes) = cursor.id_into(&mut value) else {
         return (None, Err(crate::check::missing(path)));
     };
-    let checked = crate::check::scanned_id(path, Some(&value), id_bytes);
-    (Some(value), checked)
+    let checked = crate::check::scanned_id(path, value.as_ref(), id_bytes);
+    (value, checked)
 }
 
 /// Where the id scan vouches for a string, the full check agrees, and
@@ -240,10 +241,9 @@ fn the_id_scan_accepts_exactly_the_contract_ids() {
 /// Answers whether a timestamp was read.
 fn timestamp_read_agrees(text: &str) -> bool {
     let path = crate::check::Path::Field("occurred_at");
-    let (value, nanos) = match Cursor::new(text).timestamp_scalar() {
-        Some((value, nanos)) => (Some(value), nanos),
-        None => (None, None),
-    };
+    let mut value = None;
+    // A read that fails leaves the slot empty.
+    let nanos = Cursor::new(text).timestamp_into(&mut value).flatten();
     assert_eq!(value, Cursor::new(text).scalar(), "{text}");
     if let Some(nanos) = nanos {
         let checked = crate::check::timestamp(path, value.as_ref());

@@ -49,16 +49,13 @@ pub(crate) fn read<'de>(text: &'de str, fields: &mut Slots<'de>) -> Option<()> {
                     if slot == slot::LINES {
                         fields.lines = Some(lines(&mut cursor)?);
                     } else if let Some(index) = timestamp_index(slot) {
-                        let (value, nanos) = cursor.timestamp_scalar()?;
-                        fields.values[slot].get_or_insert(value);
-                        fields.timestamps[index] = nanos;
+                        fields.timestamps[index] =
+                            cursor.timestamp_into(&mut fields.values[slot])?;
                     } else if ID_SLOTS & (1 << slot) != 0 {
-                        let (value, id_bytes) = cursor.id_scalar()?;
-                        fields.values[slot].get_or_insert(value);
+                        let id_bytes = cursor.id_into(&mut fields.values[slot])?;
                         fields.id_bytes |= u32::from(id_bytes) << slot;
                     } else {
-                        // Empty (the bit above): nothing to drop.
-                        fields.values[slot].get_or_insert(cursor.scalar()?);
+                        cursor.scalar_into(&mut fields.values[slot])?;
                     }
                 }
                 Err(key) => {
@@ -211,7 +208,7 @@ fn lines(cursor: &mut Cursor<'_>) -> Option<Vec<Line>> {
     cursor.eat(b'[')?;
     let mut lines = Vec::with_capacity(4);
     loop {
-        lines.push(line(cursor, lines.len())?);
+        line(cursor, &mut lines)?;
         if lines.len() > MAX_LINES {
             return None;
         }
@@ -221,8 +218,11 @@ fn lines(cursor: &mut Cursor<'_>) -> Option<Vec<Line>> {
     }
 }
 
-/// One line object, every field present and valid.
-fn line(cursor: &mut Cursor<'_>, index: usize) -> Option<Line> {
+/// One line object, every field present and valid, pushed onto `lines`
+/// (built there: returned, it went through a copy, as values did; see
+/// `Cursor::scalar_into`).
+fn line(cursor: &mut Cursor<'_>, lines: &mut Vec<Line>) -> Option<()> {
+    let index = lines.len();
     cursor.eat(b'{')?;
     // Scalars and borrowed strings only, as in `Slots`: nothing to drop.
     let mut values: ManuallyDrop<[Option<Value<'_>>; LINE_FIELDS.len()]> = Default::default();
@@ -239,21 +239,14 @@ fn line(cursor: &mut Cursor<'_>, index: usize) -> Option<Line> {
                         return None;
                     }
                     expected = slot + 1;
-                    // The slot is empty (checked above): nothing to drop.
-                    let value = match slot {
-                        LINE_SKU => {
-                            let (value, id_bytes) = cursor.id_scalar()?;
-                            sku_id_bytes = id_bytes;
-                            value
-                        }
+                    let value = &mut values[slot];
+                    match slot {
+                        LINE_SKU => sku_id_bytes = cursor.id_into(value)?,
                         LINE_UNIT_PRICE | LINE_UNIT_COST => {
-                            let (value, amount) = cursor.money_scalar()?;
-                            amounts[slot - LINE_UNIT_PRICE] = amount;
-                            value
+                            amounts[slot - LINE_UNIT_PRICE] = cursor.money_into(value)?;
                         }
-                        _ => cursor.scalar()?,
-                    };
-                    values[slot].get_or_insert(value);
+                        _ => cursor.scalar_into(value)?,
+                    }
                 }
                 Err(key) => {
                     unknown.insert(key)?;
@@ -267,12 +260,13 @@ fn line(cursor: &mut Cursor<'_>, index: usize) -> Option<Line> {
     }
     let [sku, quantity, unit_price, unit_cost] = &*values;
     let at = |name| Path::LineField(index, name);
-    Some(Line {
+    lines.push(Line {
         sku: check::scanned_id(at("sku"), sku.as_ref(), sku_id_bytes).ok()?,
         quantity: check::quantity(at("quantity"), quantity.as_ref()).ok()?,
         unit_price: money(amounts[0], at("unit_price"), unit_price.as_ref())?,
         unit_cost: money(amounts[1], at("unit_cost"), unit_cost.as_ref())?,
-    })
+    });
+    Some(())
 }
 
 /// An amount the scan read exactly (always a valid one), or else the value

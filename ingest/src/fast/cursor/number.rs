@@ -3,7 +3,7 @@
 
 use crate::json::Value;
 
-use super::Cursor;
+use super::{put, Cursor};
 
 impl<'de> Cursor<'de> {
     /// A number token, read as serde_json reads it: integers that fit a u64
@@ -11,9 +11,13 @@ impl<'de> Cursor<'de> {
     /// and exponents as a correctly rounded double. `-0` and integers past
     /// 64 bits go to serde_json, which has its own rules for them. With a
     /// positive fraction read exactly, also its digits and how many of them
-    /// follow the point (see [`exact_decimal`]).
+    /// follow the point (see [`exact_decimal`]). The value is written to
+    /// `slot`, where it is kept (see [`Cursor::scalar_into`]).
     #[inline]
-    pub(super) fn number(&mut self) -> Option<(Value<'de>, Option<(u64, usize)>)> {
+    pub(super) fn number_into(
+        &mut self,
+        slot: &mut Option<Value<'de>>,
+    ) -> Option<Option<(u64, usize)>> {
         let bytes = self.text.as_bytes();
         let start = self.position;
         let negative = bytes.get(start) == Some(&b'-');
@@ -80,17 +84,24 @@ impl<'de> Cursor<'de> {
                     Ok(value) => Some(Value::Negative(value)),
                 },
             };
-            return value.map(|value| (value, None));
+            put(slot, value?);
+            return Some(None);
         }
         if !exponent && whole_digits + fraction_digits <= MAX_EXACT_DIGITS {
-            let value = exact_decimal(negative, mantissa, fraction_digits);
-            let digits = (!negative).then_some((mantissa, fraction_digits));
-            return Some((Value::Float(value), digits));
+            put(
+                slot,
+                Value::Float(exact_decimal(negative, mantissa, fraction_digits)),
+            );
+            return Some((!negative).then_some((mantissa, fraction_digits)));
         }
         // Rust's parser and serde_json's float_roundtrip both round
         // correctly, so they agree on every finite result.
         let value: f64 = token().parse().ok()?;
-        value.is_finite().then_some((Value::Float(value), None))
+        if !value.is_finite() {
+            return None;
+        }
+        put(slot, Value::Float(value));
+        Some(None)
     }
 }
 
