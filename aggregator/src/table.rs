@@ -177,9 +177,9 @@ impl<V, S: BuildHasher> IdTable<V, S> {
     /// lands at or before where it was, behind the ids of its run already
     /// put back, never in a slot not yet reached. The ids of a run before
     /// its first hole stay where they are: putting every id back was 2% of a
-    /// backtest's instructions. (Starting after a slot only just emptied, an id whose run wraps
-    /// past the end could land in it and then be stranded when the run's
-    /// head, put back last, moves away.)
+    /// backtest's instructions. (Starting after a slot only just emptied,
+    /// an id whose run wraps past the end could land in it and then be
+    /// stranded when the run's head, put back last, moves away.)
     pub fn retain(&mut self, mut keep: impl FnMut(&V) -> bool) {
         // A table at most half full has an empty slot unless it has no slots.
         let Some(empty) = self.slots.iter().position(Option::is_none) else {
