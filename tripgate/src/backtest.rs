@@ -85,7 +85,7 @@ pub fn run(
         .for_byte_line(|bytes| {
             // A blank line separates nothing in JSON Lines; it is not an event.
             if !bytes.iter().all(u8::is_ascii_whitespace) {
-                engine.decode_into(bytes, &mut batch);
+                batch.extend(engine.decode(bytes));
                 if batch.len() == BATCH {
                     engine.offer_all(&mut batch);
                     engine.advance(&mut sink);

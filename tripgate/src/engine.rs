@@ -128,24 +128,21 @@ impl Engine {
 
     /// Decodes and offers one message; ticks are closed by `advance`.
     pub fn ingest(&mut self, bytes: &[u8]) {
-        self.stats.read += 1;
-        match tripgate_ingest::decode(bytes, self.max_event_bytes) {
-            Ok(event) => {
-                self.aggregator.offer(event);
-            }
-            Err(rejection) => self.reject(rejection.reason),
+        if let Some(event) = self.decode(bytes) {
+            self.aggregator.offer(event);
         }
     }
 
-    /// Decodes one message onto `events`, counting it as read and, when it
-    /// is rejected, its reason. The event is moved once, from where the
-    /// decoder built it to its place in `events`, not through an `Option`
-    /// first: each move of a new event reads what was just written.
-    pub fn decode_into(&mut self, bytes: &[u8], events: &mut Vec<Event>) {
+    /// Decodes one message, counting it as read and, when it is rejected,
+    /// its reason.
+    pub fn decode(&mut self, bytes: &[u8]) -> Option<Event> {
         self.stats.read += 1;
         match tripgate_ingest::decode(bytes, self.max_event_bytes) {
-            Ok(event) => events.push(event),
-            Err(rejection) => self.reject(rejection.reason),
+            Ok(event) => Some(event),
+            Err(rejection) => {
+                self.reject(rejection.reason);
+                None
+            }
         }
     }
 
