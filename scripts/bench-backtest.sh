@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks of `tripgate backtest` (issue 6; results in docs/BENCHMARKS.md).
 #
-#   scripts/bench-backtest.sh [throughput|orders|keys|all] [--days N] [--seed S]
+#   scripts/bench-backtest.sh [throughput|orders|keys|instructions|all] [--days N] [--seed S]
 #
 #   throughput  simulate N days (default 14, ~1.8M events) once into .cache/bench/, then
 #               replay them with the playbook rules (no --config): events/s per core
@@ -12,7 +12,11 @@
 #   keys        memory per (key, KPI) window: 100,000 keys in one scope of a ratio
 #               (order_rate, 1h) and of a distribution (first_response_time, 1h), each
 #               against the same events under one key; the RSS difference ÷ 99,999
-#   all         everything above (default)
+#   instructions  instructions per event by callgrind (valgrind, Debian package `valgrind`,
+#               installed when missing) on a 2-day log (`--days` does not apply): the same
+#               count on any machine and at any load, where the speeds above move with
+#               the host; in total and for the parts of a backtest (see BENCHMARKS)
+#   all         everything above but instructions (default)
 #
 # Prints one `RESULT name value unit` line per figure (easy to grep) after the details.
 # Builds the release binary first. Installs GNU time (Debian package `time`) when
@@ -32,7 +36,7 @@ days=14
 seed=7
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    throughput|orders|keys|all) what="$1" ;;
+    throughput|orders|keys|instructions|all) what="$1" ;;
     --days) days="$2"; shift ;;
     --seed) seed="$2"; shift ;;
     -h|--help) sed -n '2,/^set -euo/{/^#/p}' "$0"; exit 0 ;;
@@ -44,15 +48,18 @@ done
 say() { echo "bench-backtest: $*" >&2; }
 result() { printf 'RESULT %s %s %s\n' "$1" "$2" "$3"; }
 
-ensure_time() {
-  if [[ -x /usr/bin/time ]] && /usr/bin/time -v true >/dev/null 2>&1; then
+# Installs the Debian package $1 unless `$2` already runs.
+ensure_package() {
+  local package="$1"
+  shift
+  if "$@" >/dev/null 2>&1; then
     return
   fi
-  say "installing GNU time"
+  say "installing $package"
   local sudo=()
   [[ $(id -u) -eq 0 ]] || sudo=(sudo)
   "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
 }
 
 # Runs tripgate under /usr/bin/time -v; sets cpu_seconds, wall_seconds, rss_kb, events.
@@ -94,6 +101,43 @@ throughput() {
   result backtest_cpu_seconds "$cpu_seconds" s
   result backtest_wall_seconds "$wall_seconds" s
   result backtest_peak_rss "$(mb "$rss_kb")" MB
+}
+
+# Instructions per event on a 2-day log, by callgrind: in all, and inclusive
+# counts of the functions each part of a backtest runs in (function names are
+# in the release binary's symbol table; a part whose function was inlined
+# away prints nothing).
+instructions() {
+  ensure_package valgrind valgrind --version
+  local log="$CACHE/sim-2d-seed${seed}.jsonl" out="$CACHE/callgrind.out"
+  if [[ ! -s $log ]]; then
+    "$BIN" simulate --days 2 --seed "$seed" --out "$log.tmp" 2>/dev/null
+    mv "$log.tmp" "$log"
+  fi
+  local events
+  events=$(wc -l <"$log")
+  say "callgrind on ${log#"$ROOT"/} ($events events)"
+  valgrind --tool=callgrind --callgrind-out-file="$out" \
+    "$BIN" backtest --events "$log" --out /dev/null >/dev/null 2>&1
+  local annotated="$CACHE/callgrind.txt"
+  callgrind_annotate --inclusive=yes --threshold=100 "$out" >"$annotated"
+  # The inclusive count of the first line naming $1.
+  inclusive() {
+    awk -v name="$1" 'index($0, name) && $1 ~ /^[0-9,]+$/ {gsub(",", "", $1); print $1; exit}' "$annotated"
+  }
+  per_event() { awk -v n="$1" -v e="$events" 'BEGIN {printf "%.0f", n / e}'; }
+  local total part
+  total=$(awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}' "$annotated")
+  result backtest_instructions_per_event "$(per_event "$total")" instructions
+  # name=function: parts that do not overlap (a tick's close, evaluation and
+  # output happen once a minute of event time, divided among its events).
+  local entry count
+  for entry in decode=tripgate_ingest::decode dedup_and_hold=Aggregator::offer_all \
+    joins_and_kpis=apply::apply windows_close=KpiState::close \
+    rules=Alerter::evaluate output=records::write_tick; do
+    count=$(inclusive "${entry#*=}")
+    [[ -n $count ]] && result "instructions_per_event_${entry%%=*}" "$(per_event "$count")" instructions
+  done
 }
 
 # Writes N order.placed events over 7 days (nothing shipped, delivered or
@@ -195,12 +239,13 @@ keys() {
 }
 
 mkdir -p "$CACHE"
-ensure_time
+ensure_package time /usr/bin/time -v true
 say "building the release binary"
 [[ -n ${TRIPGATE_BENCH_BIN:-} ]] || (cd "$ROOT" && cargo build --release -p tripgate --quiet)
 case "$what" in
   throughput) throughput ;;
   orders) orders ;;
   keys) keys ;;
+  instructions) instructions ;;
   all) throughput; orders; keys ;;
 esac
