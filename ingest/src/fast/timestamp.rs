@@ -1,5 +1,7 @@
 //! The usual spelling of an RFC 3339 timestamp, read without chrono.
 
+use std::cell::Cell;
+
 use tripgate_model::time::NANOS_PER_SECOND;
 use tripgate_model::Nanos;
 
@@ -18,44 +20,91 @@ pub(crate) fn timestamp(text: &str) -> Option<Nanos> {
 pub(super) fn leading_timestamp(bytes: &[u8]) -> Option<(Nanos, usize)> {
     // The fixed part as an array: every index below is known in bounds.
     let head: &[u8; 19] = bytes.get(..19)?.try_into().ok()?;
-    if bytes.len() < 20 || !fixed_part_is_well_formed(head) {
+    if bytes.len() < 20 || !time_part_is_well_formed(head) {
         return None;
     }
-    let digit = |at: usize| i64::from(head[at] - b'0');
-    let pair = |at: usize| digit(at) * 10 + digit(at + 1);
-    let year = pair(0) * 100 + pair(2);
-    let month = pair(5);
-    let day = pair(8);
-    let hour = pair(11);
-    let minute = pair(14);
-    let second = pair(17);
-    if !(1900..2200).contains(&year)
-        || !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
+    let date = Date::of(head);
+    let days = match LAST_DATES.get() {
+        [(last, days), _] | [_, (last, days)] if last == date => days,
+        [newest, _] => {
+            let days = date.days(head)?;
+            LAST_DATES.set([(date, days), newest]);
+            days
+        }
+    };
+    let hour = pair(head, 11);
+    let minute = pair(head, 14);
+    let second = pair(head, 17);
+    if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
     let (fraction_nanos, offset) = fraction(&bytes[19..])?;
     let (offset_seconds, offset_length) = offset_seconds(offset)?;
-    let days = days_from_civil(year, month, day);
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
     let length = bytes.len() - offset.len() + offset_length;
     Some((seconds * NANOS_PER_SECOND + fraction_nanos, length))
 }
 
-/// Whether `head` reads `DDDD-DD-DDTDD:DD:DD` (D a digit), tested eight
-/// bytes at a time without a branch per byte: three words, overlapping by
-/// five bytes, each against its template.
-fn fixed_part_is_well_formed(head: &[u8; 19]) -> bool {
-    const DATE: Template = Template::new(b"0000-00-");
+thread_local! {
+    /// The last two valid dates read on this thread, newest first, with
+    /// their days since 1970-01-01. A log's timestamps mostly share their
+    /// date with one read just before (two: an order's `promised_by` is
+    /// usually a day or two after its `occurred_at`), and a date found here
+    /// is valid and its days known: that spares about 95 of a timestamp's
+    /// 270 instructions (callgrind). Starts as no dates: the bytes of
+    /// `Date::NONE` are no `str`'s.
+    static LAST_DATES: Cell<[(Date, i64); 2]> = const { Cell::new([(Date::NONE, 0); 2]) };
+}
+
+/// The ten bytes `YYYY-MM-DD` of a timestamp, as two words.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Date(u64, u16);
+
+impl Date {
+    /// 0xff bytes, which UTF-8 never holds.
+    const NONE: Date = Date(u64::MAX, u16::MAX);
+
+    fn of(head: &[u8; 19]) -> Date {
+        Date(
+            u64::from_le_bytes(head[..8].try_into().expect("8 bytes")),
+            u16::from_le_bytes([head[8], head[9]]),
+        )
+    }
+
+    /// Days since 1970-01-01 if `head` starts with a valid date from 1900
+    /// to 2199; its day's digits were checked with the time's.
+    fn days(self, head: &[u8; 19]) -> Option<i64> {
+        const DATE: Template = Template::new(b"0000-00-");
+        if !DATE.matches(self.0) {
+            return None;
+        }
+        let year = pair(head, 0) * 100 + pair(head, 2);
+        let month = pair(head, 5);
+        let day = pair(head, 8);
+        if !(1900..2200).contains(&year)
+            || !(1..=12).contains(&month)
+            || day < 1
+            || day > days_in_month(year, month)
+        {
+            return None;
+        }
+        Some(days_from_civil(year, month, day))
+    }
+}
+
+/// The two digits at `at` (checked by a template) as a number.
+fn pair(head: &[u8; 19], at: usize) -> i64 {
+    i64::from(head[at] - b'0') * 10 + i64::from(head[at + 1] - b'0')
+}
+
+/// Whether `head` reads `..........DDTDD:DD:DD` (D a digit), tested eight
+/// bytes at a time without a branch per byte: two words, overlapping by five
+/// bytes, each against its template (the date's word is `Date::days`').
+fn time_part_is_well_formed(head: &[u8; 19]) -> bool {
     const DAY_AND_HOUR: Template = Template::new(b"00T00:00");
     const TIME: Template = Template::new(b"00:00:00");
     let word = |at: usize| u64::from_le_bytes(head[at..at + 8].try_into().expect("8 bytes"));
-    DATE.matches(word(0)) & DAY_AND_HOUR.matches(word(8)) & TIME.matches(word(11))
+    DAY_AND_HOUR.matches(word(8)) & TIME.matches(word(11))
 }
 
 /// Eight bytes a word must hold, `0` standing for any digit.
@@ -218,6 +267,30 @@ mod tests {
         }
     }
 
+    /// The dates read last are remembered (`LAST_DATES`): a date read again,
+    /// a day that differs in its last digit only, a bad time on a date read
+    /// before and a bad date in a month read before all read as chrono reads
+    /// them.
+    #[test]
+    fn dates_read_before_read_as_chrono_reads_them() {
+        use tripgate_model::time::parse_rfc3339;
+        for text in [
+            "2025-01-01T10:00:00Z",
+            "2025-01-01T23:59:59.5Z",
+            "2025-01-01T24:00:00Z",
+            "2025-01-01T10:60:00Z",
+            "2025-01-01T1a:00:00Z",
+            "2025-01-02T10:00:00Z",
+            "2025-01-01T10:00:00+01:00",
+            "2025-02-28T10:00:00Z",
+            "2025-02-29T10:00:00Z",
+            "2024-02-29T10:00:00Z",
+            "2025-02-29T10:00:00Z",
+        ] {
+            assert_eq!(timestamp(text), parse_rfc3339(text), "{text}");
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn timestamps_agree_with_chrono_everywhere(
@@ -236,6 +309,25 @@ mod tests {
             let text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{fraction}{offset}");
             if let Some(fast) = timestamp(&text) {
                 proptest::prop_assert_eq!(Some(fast), tripgate_model::time::parse_rfc3339(&text), "{}", text);
+            }
+        }
+
+        /// Timestamps on a few dates, so most find their date remembered.
+        #[test]
+        fn timestamps_on_few_dates_agree_with_chrono(
+            stamps in proptest::collection::vec(
+                (2023i64..2026, 1i64..4, 26i64..32, 0i64..25, 0i64..61),
+                1..40,
+            ),
+        ) {
+            for (year, month, day, hour, minute) in stamps {
+                let text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:07Z");
+                proptest::prop_assert_eq!(
+                    timestamp(&text),
+                    tripgate_model::time::parse_rfc3339(&text),
+                    "{}",
+                    text
+                );
             }
         }
     }
