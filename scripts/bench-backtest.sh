@@ -126,7 +126,7 @@ instructions() {
     awk -v name="$1" 'index($0, name) && $1 ~ /^[0-9,]+$/ {gsub(",", "", $1); print $1; exit}' "$annotated"
   }
   per_event() { awk -v n="$1" -v e="$events" 'BEGIN {printf "%.0f", n / e}'; }
-  local total part
+  local total
   total=$(awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}' "$annotated")
   result backtest_instructions_per_event "$(per_event "$total")" instructions
   # name=function: parts that do not overlap (a tick's close, evaluation and

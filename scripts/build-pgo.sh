@@ -40,8 +40,12 @@ done
 say() { echo "build-pgo: $*" >&2; }
 
 cd "$ROOT"
-rustup component add llvm-tools >/dev/null 2>&1
-if [[ $(cargo pgo --version 2>/dev/null) != "cargo-pgo $CARGO_PGO_VERSION" ]]; then
+mkdir -p "$CACHE"
+if ! rustup component add llvm-tools >/dev/null 2>"$CACHE/rustup.log"; then
+  cat "$CACHE/rustup.log" >&2
+  exit 1
+fi
+if ! cargo install --list | grep -qx "cargo-pgo v$CARGO_PGO_VERSION:"; then
   say "installing cargo-pgo $CARGO_PGO_VERSION"
   cargo install cargo-pgo --locked --version "$CARGO_PGO_VERSION" --quiet
 fi
@@ -53,10 +57,12 @@ cargo pgo clean >/dev/null
 say "building the instrumented binary"
 cargo pgo build -- -p tripgate --quiet >/dev/null
 
-mkdir -p "$CACHE"
 log="$CACHE/sim-7d-seed7.jsonl"
-say "training: simulate and backtest 7 days"
-[[ -s $log ]] || "$bin" simulate --days 7 --seed 7 --out "$log" 2>/dev/null
+say "training: backtest of 7 simulated days"
+if [[ ! -s $log ]]; then
+  "$bin" simulate --days 7 --seed 7 --out "$log.tmp" 2>/dev/null
+  mv "$log.tmp" "$log"
+fi
 "$bin" backtest --events "$log" --out /dev/null 2>/dev/null
 if [[ $live == 1 ]]; then
   say "training: live mode on the real broker (scripts/bench-live.sh)"
